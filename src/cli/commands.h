@@ -1,0 +1,14 @@
+// Subcommand registration. Each command lives in its own cmd_<name>.cpp and adds itself to the
+// app; its callback does the work. Errors are thrown as vigil::Error (exit 1) or
+// vigil::UsageError (exit 2); main() prints them on stderr as one line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace vigil::cli {
+
+void register_inspect(CLI::App& app);
+void register_tokenize(CLI::App& app);    // tokenize and detokenize
+void register_run(CLI::App& app);
+
+}  // namespace vigil::cli
