@@ -9,6 +9,8 @@ namespace vigil::cli {
 
 void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);    // tokenize and detokenize
+void register_generate(CLI::App& app);  // generate, chat, eval
+void register_bench(CLI::App& app);     // bench, synth
 void register_run(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -1,0 +1,121 @@
+// vigil bench: prompt/generation speed (llama-bench style) and memory bandwidth.
+// vigil synth: random-weight models of any shape for timing.
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "base/units.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "llm/model/synth.h"
+#include "llm/runtime/bench.h"
+
+namespace vigil::cli {
+
+void register_bench(CLI::App& app) {
+  {
+    auto* cmd = app.add_subcommand("bench", "Measure prompt (pp) and generation (tg) tokens/s");
+    struct Opts {
+      ModelOptions model;
+      int32_t n_prompt = 512;
+      int32_t n_gen = 128;
+      int reps = 5;
+      bool json = false;
+      bool membw = false;
+    };
+    auto o = std::make_shared<Opts>();
+    cmd->add_option("-m,--model", o->model.model, "Model: a .gguf file or a Hugging Face folder");
+    cmd->add_option("-t,--threads", o->model.threads, "Compute threads (0 = all cores)");
+    cmd->add_option("--kv-type", o->model.kv_type, "KV cache type: f16, q8_0 or f32")
+        ->check(CLI::IsMember({"f16", "q8_0", "f32"}));
+    cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (0 skips pp)")->check(CLI::Range(0, 1 << 20));
+    cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (0 skips tg)")->check(CLI::Range(0, 1 << 20));
+    cmd->add_option("-r,--repetitions", o->reps, "Repetitions per test")->check(CLI::Range(1, 1000));
+    cmd->add_flag("--json", o->json, "Print a JSON array (llama-bench fields plus our own)");
+    cmd->add_flag("--membw", o->membw, "Measure memory read bandwidth and exit");
+    cmd->callback([o] {
+      const int threads = o->model.threads;
+      if (o->membw) {
+        const double bw = measure_memory_bandwidth(threads);
+        if (o->json) {
+          std::printf("%s\n", nlohmann::json{{"test", "membw"}, {"n_threads", threads}, {"bytes_per_s", bw}}.dump().c_str());
+        } else {
+          std::printf("memory read bandwidth: %.2f GB/s (%d threads)\n", bw / 1e9, threads);
+        }
+        return;
+      }
+      if (o->model.model.empty()) fail_usage("bench: --model is required (or --membw)");
+      EngineOptions eo = o->model.engine_options();
+      eo.n_ctx = std::max(16, o->n_prompt + o->n_gen + 8);
+      Engine engine(eo);
+      auto results = bench_model(engine, o->n_prompt, o->n_gen, o->reps);
+      double bw = 0;
+      for (const auto& r : results) {
+        if (r.n_gen > 0) bw = measure_memory_bandwidth(threads);
+      }
+      if (o->json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& r : results) {
+          nlohmann::json j{{"model", o->model.model},
+                           {"model_size", engine.model().weight_bytes()},
+                           {"test", r.test},
+                           {"n_prompt", r.n_prompt},
+                           {"n_gen", r.n_gen},
+                           {"n_threads", r.n_threads},
+                           {"avg_ts", r.avg_ts},
+                           {"stddev_ts", r.stddev_ts},
+                           {"samples_ts", r.samples_ts}};
+          if (r.n_gen > 0) {
+            j["weight_bytes_per_token"] = r.weight_bytes_per_token;
+            j["membw_bytes_per_s"] = bw;
+            j["fraction_of_membw"] = r.avg_ts * static_cast<double>(r.weight_bytes_per_token) / bw;
+          }
+          arr.push_back(j);
+        }
+        std::printf("%s\n", arr.dump(2).c_str());
+        return;
+      }
+      std::printf("model: %s (%s of weights, %d threads)\n", o->model.model.c_str(),
+                  format_bytes(engine.model().weight_bytes()).c_str(), engine.context().pool().size());
+      std::printf("| test | tokens/s | weight bytes/token | GB/s | of membw |\n|---|---|---|---|---|\n");
+      for (const auto& r : results) {
+        if (r.n_gen > 0) {
+          const double gbs = r.avg_ts * static_cast<double>(r.weight_bytes_per_token) / 1e9;
+          std::printf("| %s | %.2f ± %.2f | %s | %.1f | %.0f%% of %.1f GB/s |\n", r.test.c_str(),
+                      r.avg_ts, r.stddev_ts, format_bytes(r.weight_bytes_per_token).c_str(), gbs,
+                      100.0 * gbs * 1e9 / bw, bw / 1e9);
+        } else {
+          std::printf("| %s | %.2f ± %.2f | | | |\n", r.test.c_str(), r.avg_ts, r.stddev_ts);
+        }
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("synth", "Write a random-weight model of any shape (timing only)");
+    auto s = std::make_shared<SynthSpec>();
+    auto out = std::make_shared<std::string>();
+    auto type = std::make_shared<std::string>("q4_0");
+    cmd->add_option("-o,--output", *out, "Output .gguf")->required();
+    cmd->add_option("--arch", s->arch, "Architecture (llama, mistral)");
+    cmd->add_option("--layers", s->n_layers, "Layers")->required()->check(CLI::Range(1, 1000));
+    cmd->add_option("--hidden", s->n_embd, "Hidden size")->required()->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--ffn", s->n_ff, "FFN size")->required()->check(CLI::Range(1, 1 << 22));
+    cmd->add_option("--heads", s->n_head, "Attention heads")->required()->check(CLI::Range(1, 4096));
+    cmd->add_option("--kv-heads", s->n_head_kv, "KV heads (default: heads)")->check(CLI::Range(1, 4096));
+    cmd->add_option("--ctx", s->n_ctx, "Context length written to the metadata");
+    cmd->add_option("--type", *type, "Weight type of every 2-D tensor (q4_0, q8_0, q4_K, f16, ...)");
+    cmd->add_option("--vocab-from", s->vocab_from, "GGUF whose tokenizer.* metadata is copied")->required();
+    cmd->add_option("--seed", s->seed, "Random seed");
+    cmd->callback([s, out, type] {
+      auto t = ggml_type_from_name(*type);
+      if (!t) fail_usage("synth: --type '{}' is not a tensor type", *type);
+      s->type = *t;
+      const uint64_t bytes = write_synthetic_model(*s, *out);
+      std::printf("wrote %s: %s of weights\n", out->c_str(), format_bytes(bytes).c_str());
+    });
+  }
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,126 @@
+#include "llm/runtime/bench.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "base/thread_pool.h"
+
+namespace vigil {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void mean_sd(BenchResult& r) {
+  double sum = 0;
+  for (double v : r.samples_ts) sum += v;
+  r.avg_ts = sum / static_cast<double>(r.samples_ts.size());
+  double sq = 0;
+  for (double v : r.samples_ts) sq += (v - r.avg_ts) * (v - r.avg_ts);
+  r.stddev_ts = r.samples_ts.size() > 1 ? std::sqrt(sq / static_cast<double>(r.samples_ts.size() - 1)) : 0;
+}
+
+}  // namespace
+
+uint64_t weight_bytes_per_token(const Model& model) {
+  const ModelWeights& w = model.weights();
+  uint64_t n = w.output.bytes() + w.output_norm.bytes() + w.tok_embd.row_bytes();
+  for (const auto& l : w.layers) n += l.bytes();
+  return n;
+}
+
+std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n_gen, int reps) {
+  Context& ctx = engine.context();
+  const int32_t n_vocab = ctx.n_vocab();
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int32_t> pick(0, n_vocab - 1);
+  std::vector<BenchResult> out;
+  if (n_prompt > 0) {
+    BenchResult r;
+    r.test = "pp" + std::to_string(n_prompt);
+    r.n_prompt = n_prompt;
+    r.n_threads = ctx.pool().size();
+    std::vector<int32_t> ids(static_cast<size_t>(n_prompt));
+    for (int rep = -1; rep < reps; ++rep) {  // rep -1: warm-up
+      for (auto& id : ids) id = pick(rng);
+      ctx.reset();
+      const auto t0 = std::chrono::steady_clock::now();
+      ctx.eval(ids);
+      const double s = seconds_since(t0);
+      if (rep >= 0) r.samples_ts.push_back(n_prompt / s);
+    }
+    mean_sd(r);
+    out.push_back(r);
+  }
+  if (n_gen > 0) {
+    BenchResult r;
+    r.test = "tg" + std::to_string(n_gen);
+    r.n_gen = n_gen;
+    r.n_threads = ctx.pool().size();
+    r.weight_bytes_per_token = weight_bytes_per_token(engine.model());
+    for (int rep = -1; rep < reps; ++rep) {
+      ctx.reset();
+      int32_t id = pick(rng);
+      const int32_t n = rep < 0 ? std::min(n_gen, 4) : n_gen;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int32_t i = 0; i < n; ++i) {
+        auto logits = ctx.eval(std::span<const int32_t>(&id, 1));
+        id = static_cast<int32_t>((static_cast<uint32_t>(logits[0] * 1000.0f) + static_cast<uint32_t>(i)) %
+                                  static_cast<uint32_t>(n_vocab));
+      }
+      const double s = seconds_since(t0);
+      if (rep >= 0) r.samples_ts.push_back(n / s);
+    }
+    mean_sd(r);
+    out.push_back(r);
+  }
+  return out;
+}
+
+double measure_memory_bandwidth(int n_threads, uint64_t bytes) {
+  ThreadPool pool(n_threads);
+  const size_t n = static_cast<size_t>(bytes / sizeof(uint64_t));
+  std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
+  pool.parallel_for(static_cast<int64_t>(n), 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) buf[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
+  });
+  double best = 0;
+  std::vector<uint64_t> sinks(static_cast<size_t>(pool.size()) * 8);
+  for (int pass = 0; pass < 5; ++pass) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.run([&](int thread, int threads) {
+      // Eight interleaved streams per thread: one sequential stream leaves the memory system
+      // idle between misses (8 GB/s here), several keep it busy (what a matvec over rows does).
+      using V = uint64_t __attribute__((vector_size(32)));
+      constexpr size_t kStreams = 8;
+      constexpr size_t kLanes = sizeof(V) / sizeof(uint64_t);
+      const size_t b = n * static_cast<size_t>(thread) / static_cast<size_t>(threads);
+      const size_t e = n * static_cast<size_t>(thread + 1) / static_cast<size_t>(threads);
+      const size_t len = (e - b) / kStreams / kLanes * kLanes;
+      V acc[kStreams] = {};
+      for (size_t i = 0; i < len; i += kLanes) {
+        for (size_t k = 0; k < kStreams; ++k) {
+          V v;
+          std::memcpy(&v, &buf[b + k * len + i], sizeof(V));
+          acc[k] += v;
+        }
+      }
+      uint64_t sum = 0;
+      for (size_t k = 0; k < kStreams; ++k) {
+        for (size_t l = 0; l < kLanes; ++l) sum += acc[k][l];
+      }
+      sinks[static_cast<size_t>(thread) * 8] = sum;
+    });
+    const double s = seconds_since(t0);
+    best = std::max(best, static_cast<double>(bytes) / s);
+  }
+  volatile uint64_t keep = 0;
+  for (auto v : sinks) keep = keep + v;
+  return best;
+}
+
+}  // namespace vigil

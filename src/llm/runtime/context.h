@@ -1,0 +1,81 @@
+// An inference context: one sequence's KV cache, scratch buffers and a thread pool, over a
+// loaded Model. eval() runs a batch of tokens through every layer (prefill: all prompt tokens
+// per layer, matrix-matrix kernels; decode: one token, matrix-vector kernels).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "llm/model/model.h"
+#include "llm/model/ops.h"
+#include "llm/quant/types.h"
+#include "llm/runtime/weight_store.h"
+
+namespace vigil {
+
+struct ContextParams {
+  int32_t n_ctx = 0;                   // tokens of KV cache; 0 = min(model context, 4096)
+  GgmlType kv_type = GgmlType::F16;    // F32, F16 or Q8_0
+  int n_threads = 0;                   // 0 = all hardware threads
+  int32_t n_batch = 512;               // tokens per eval() chunk in prefill
+  // Reference mode: weights dequantized to f32, f32 activations and f32 KV (the exact-math
+  // path the dequant_* and HF checks use). Slow; for tests and debugging.
+  bool exact = false;
+};
+
+class Context {
+ public:
+  Context(const Model& model, const ContextParams& params);
+  ~Context();
+
+  // Appends `tokens` at positions n_past().. and returns logits: for the last token only
+  // ([n_vocab]) or, with all_logits, for every token ([tokens.size()][n_vocab]).
+  // Throws if the context would overflow or a token id is out of range.
+  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false);
+
+  int32_t n_past() const { return n_past_; }
+  int32_t n_ctx() const { return n_ctx_; }
+  int32_t n_vocab() const { return model_.config().n_vocab; }
+  // Forgets positions >= n (n <= n_past()).
+  void truncate(int32_t n);
+  void reset() { truncate(0); }
+  const Model& model() const { return model_; }
+  // Debugging/tests: the next eval() (one chunk) stores the residual stream after the embedding
+  // and after every layer into `out`, laid out [n_layers + 1][n_tokens][n_embd]. nullptr = off.
+  void capture_hidden(std::vector<float>* out) { capture_ = out; }
+  ThreadPool& pool() { return pool_; }
+
+ private:
+  void eval_chunk(std::span<const int32_t> tokens, bool all_logits, float* logits_out);
+  void attention(int32_t layer, int64_t n_tokens);
+
+  const Model& model_;
+  ContextParams params_;
+  int32_t n_ctx_ = 0;
+  int32_t n_past_ = 0;
+  ThreadPool pool_;
+  std::unique_ptr<WeightStore> store_;
+  ops::Rope rope_;
+
+  // f32 copies of the small 1-D tensors (norms, biases), per layer.
+  struct SmallTensors {
+    std::vector<float> attn_norm, ffn_norm, bq, bk, bv;
+  };
+  std::vector<SmallTensors> small_;
+  std::vector<float> output_norm_;
+
+  // KV cache: per layer, rows of kv_dim values of kv_type, one row per position.
+  std::vector<std::vector<uint8_t>> k_cache_, v_cache_;
+  uint64_t kv_row_bytes_ = 0;
+
+  // Scratch (sized for n_batch tokens), reused across calls: no allocation per token.
+  std::vector<float> x_, xb_, q_, k_, v_, att_, hb_, hb2_, qkv_, logits_;
+  std::vector<uint8_t> act_q_;  // quantized activations for the integer kernels
+  std::vector<float> att_scores_;
+  std::vector<float>* capture_ = nullptr;  // per thread: n_ctx scores + head_dim temp
+};
+
+}  // namespace vigil

@@ -1,0 +1,40 @@
+// Where the forward pass gets its weights. The forward pass never touches a layer's weights
+// without acquire(i) … release(i): a resident store returns views into the mapped file at once;
+// a streaming store (runtime/streaming.h) waits for layer i's prefetch and recycles the buffer on
+// release. The model code does not know which one it talks to.
+#pragma once
+
+#include <cstdint>
+
+#include "llm/model/weights.h"
+
+namespace vigil {
+
+class WeightStore {
+ public:
+  virtual ~WeightStore() = default;
+  // Blocks until layer `layer`'s tensors are readable; the views stay valid until release().
+  virtual const LayerWeights& acquire(int32_t layer) = 0;
+  virtual void release(int32_t layer) = 0;
+  // Non-layer tensors (embedding rows are read through embed_row, never whole).
+  virtual const Tensor& output_norm() = 0;
+  virtual const Tensor& output() = 0;
+  // Copies token `id`'s embedding row as f32 into `out` (n_embd values).
+  virtual void embed_row(int32_t id, float* out) = 0;
+};
+
+// Everything resident: views into the mapped model file.
+class ResidentWeightStore final : public WeightStore {
+ public:
+  explicit ResidentWeightStore(const ModelWeights& weights) : w_(weights) {}
+  const LayerWeights& acquire(int32_t layer) override { return w_.layers[static_cast<size_t>(layer)]; }
+  void release(int32_t) override {}
+  const Tensor& output_norm() override { return w_.output_norm; }
+  const Tensor& output() override { return w_.output; }
+  void embed_row(int32_t id, float* out) override;
+
+ private:
+  const ModelWeights& w_;
+};
+
+}  // namespace vigil
