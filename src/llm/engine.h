@@ -93,5 +93,7 @@ class Engine {
 // Length of the longest prefix of `text` that is complete UTF-8 (an incomplete trailing
 // sequence is held back until the next piece completes it).
 size_t complete_utf8_prefix(std::string_view text);
+// `text` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+std::string replace_invalid_utf8(std::string_view text);
 
 }  // namespace vigil
