@@ -47,7 +47,7 @@ void ThreadPool::worker_loop(int index) {
     seen = gen;
     if (stop_.load(std::memory_order_acquire)) return;
     (*job_)(index, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }
 
@@ -61,7 +61,16 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   generation_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) VIGIL_CPU_RELAX();
+  // Spin briefly (workers usually finish within microseconds), then sleep: on a busy machine a
+  // worker may not even be scheduled yet, and spinning would take the core it needs.
+  for (int spin = 0; spin < kSpinIterations / 8; ++spin) {
+    if (pending_.load(std::memory_order_acquire) == 0) return;
+    VIGIL_CPU_RELAX();
+  }
+  for (int left = pending_.load(std::memory_order_acquire); left != 0;
+       left = pending_.load(std::memory_order_acquire)) {
+    pending_.wait(left, std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain,

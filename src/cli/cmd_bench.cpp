@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/async_reader.h"
 #include "base/error.h"
 #include "base/units.h"
 #include "cli/commands.h"
@@ -24,6 +25,7 @@ void register_bench(CLI::App& app) {
       int reps = 5;
       bool json = false;
       bool membw = false;
+      std::string disk;
     };
     auto o = std::make_shared<Opts>();
     cmd->add_option("-m,--model", o->model.model, "Model: a .gguf file or a Hugging Face folder");
@@ -35,6 +37,11 @@ void register_bench(CLI::App& app) {
     cmd->add_option("-r,--repetitions", o->reps, "Repetitions per test")->check(CLI::Range(1, 1000));
     cmd->add_flag("--json", o->json, "Print a JSON array (llama-bench fields plus our own)");
     cmd->add_flag("--membw", o->membw, "Measure memory read bandwidth and exit");
+    cmd->add_option("--disk", o->disk, "Measure O_DIRECT sequential read bandwidth of FILE at queue depths 1/4/16 and exit");
+    cmd->add_option("--mem-budget", o->model.mem_budget,
+                    "Memory budget (e.g. 1G): stream layers that do not fit, and report tokens/s "
+                    "against the storage bound");
+    cmd->add_flag("--no-direct-io", o->model.no_direct_io, "Stream with buffered reads");
     cmd->callback([o] {
       const int threads = o->model.threads;
       if (o->membw) {
@@ -46,14 +53,32 @@ void register_bench(CLI::App& app) {
         }
         return;
       }
-      if (o->model.model.empty()) fail_usage("bench: --model is required (or --membw)");
+      if (!o->disk.empty()) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (unsigned qd : {1u, 4u, 16u}) {
+          const double bw = measure_disk_bandwidth(o->disk, qd, 2ull << 30);
+          if (o->json) {
+            arr.push_back({{"test", "disk_qd" + std::to_string(qd)}, {"bytes_per_s", bw}});
+          } else {
+            std::printf("O_DIRECT sequential read, queue depth %2u, 4 MiB reads: %.2f GB/s\n", qd, bw / 1e9);
+          }
+        }
+        if (o->json) std::printf("%s\n", arr.dump(2).c_str());
+        return;
+      }
+      if (o->model.model.empty()) fail_usage("bench: --model is required (or --membw / --disk)");
       EngineOptions eo = o->model.engine_options();
       eo.n_ctx = std::max(16, o->n_prompt + o->n_gen + 8);
+      // Storage bandwidth first, so its buffer is freed before the model's budget is spent.
+      const double disk_bw = eo.mem_budget > 0 ? measure_disk_bandwidth(eo.model_path, 8, 1ull << 30) : 0;
       Engine engine(eo);
       auto results = bench_model(engine, o->n_prompt, o->n_gen, o->reps);
       double bw = 0;
-      for (const auto& r : results) {
-        if (r.n_gen > 0) bw = measure_memory_bandwidth(threads);
+      const bool streaming = engine.context().streaming() != nullptr;
+      if (!streaming) {
+        for (const auto& r : results) {
+          if (r.n_gen > 0) bw = measure_memory_bandwidth(threads);
+        }
       }
       if (o->json) {
         nlohmann::json arr = nlohmann::json::array();
@@ -67,7 +92,24 @@ void register_bench(CLI::App& app) {
                            {"avg_ts", r.avg_ts},
                            {"stddev_ts", r.stddev_ts},
                            {"samples_ts", r.samples_ts}};
-          if (r.n_gen > 0) {
+          if (streaming) {
+            j["mem_budget"] = engine.context().streaming()->plan().budget;
+            j["streamed_bytes"] = r.streamed_bytes_per_token;  // per token (tg) or per prompt (pp)
+            j["disk_bytes_per_s"] = disk_bw;
+            const double io_bound_s = static_cast<double>(r.streamed_bytes_per_token) / disk_bw;
+            if (r.n_gen > 0) {
+              j["s_per_token"] = 1.0 / r.avg_ts;
+              j["bound_s_per_token"] = io_bound_s;
+              j["ratio_to_bound"] = (1.0 / r.avg_ts) / io_bound_s;
+            } else {
+              const double wall = r.n_prompt / r.avg_ts;
+              const double compute = std::max(0.0, wall - r.stall_s_per_token);
+              j["s_per_prompt"] = wall;
+              j["io_bound_s"] = io_bound_s;
+              j["compute_s"] = compute;
+              j["ratio_to_pass_plus_compute"] = wall / (io_bound_s + compute);
+            }
+          } else if (r.n_gen > 0) {
             j["weight_bytes_per_token"] = r.weight_bytes_per_token;
             j["membw_bytes_per_s"] = bw;
             j["fraction_of_membw"] = r.avg_ts * static_cast<double>(r.weight_bytes_per_token) / bw;
@@ -79,6 +121,27 @@ void register_bench(CLI::App& app) {
       }
       std::printf("model: %s (%s of weights, %d threads)\n", o->model.model.c_str(),
                   format_bytes(engine.model().weight_bytes()).c_str(), engine.context().pool().size());
+      if (streaming) {
+        std::printf("%s\nstorage: %.2f GB/s (O_DIRECT, queue depth 8, this model file)\n",
+                    engine.context().streaming()->plan().describe().c_str(), disk_bw / 1e9);
+        std::printf("| test | tokens/s | streamed | bound | measured | ratio | stall |\n|---|---|---|---|---|---|---|\n");
+        for (const auto& r : results) {
+          const double io_bound = static_cast<double>(r.streamed_bytes_per_token) / disk_bw;
+          if (r.n_gen > 0) {
+            std::printf("| %s | %.3f ± %.3f | %s/token | %.2f s/token | %.2f s/token | %.2fx | %.2f s/token |\n",
+                        r.test.c_str(), r.avg_ts, r.stddev_ts, format_bytes(r.streamed_bytes_per_token).c_str(),
+                        io_bound, 1.0 / r.avg_ts, (1.0 / r.avg_ts) / io_bound, r.stall_s_per_token);
+          } else {
+            const double wall = r.n_prompt / r.avg_ts;
+            const double compute = std::max(0.0, wall - r.stall_s_per_token);
+            std::printf("| %s | %.2f ± %.2f | %s/prompt | %.2f s I/O + %.2f s compute | %.2f s | %.2fx | %.2f s |\n",
+                        r.test.c_str(), r.avg_ts, r.stddev_ts, format_bytes(r.streamed_bytes_per_token).c_str(),
+                        io_bound, compute, wall, wall / (io_bound + compute), r.stall_s_per_token);
+          }
+        }
+        std::printf("peak RSS %s\n", format_bytes(peak_rss_bytes()).c_str());
+        return;
+      }
       std::printf("| test | tokens/s | weight bytes/token | GB/s | of membw |\n|---|---|---|---|---|\n");
       for (const auto& r : results) {
         if (r.n_gen > 0) {

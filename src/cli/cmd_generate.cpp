@@ -83,7 +83,10 @@ void register_generate(CLI::App& app) {
         return true;
       });
       std::fputc('\n', stdout);
-      if (*stats) print_stats(r);
+      if (*stats) {
+        print_stats(r);
+        print_stream_stats(engine, r);
+      }
     });
   }
   {

@@ -16,6 +16,8 @@ struct ModelOptions {
   std::string kv_type = "f16";
   bool exact = false;
   std::string chat_template;
+  std::string mem_budget;  // "1G", "768M"; empty = no cap
+  bool no_direct_io = false;
 
   void add(CLI::App& cmd);
   EngineOptions engine_options() const;
@@ -25,6 +27,9 @@ struct SamplingOptions {
   SamplingParams params;
   void add(CLI::App& cmd);
 };
+
+// With --stats on a streamed model: the residency plan, per-token I/O and the totals (stderr).
+void print_stream_stats(const Engine& engine, const GenerateResult& result);
 
 // Reads all of stdin verbatim (binary-safe, nothing stripped).
 std::string read_stdin();

@@ -62,6 +62,8 @@ Engine::Engine(const EngineOptions& options) {
   cp.kv_type = options.kv_type;
   cp.n_threads = options.n_threads;
   cp.exact = options.exact;
+  cp.mem_budget = options.mem_budget;
+  cp.direct_io = options.direct_io;
   context_ = std::make_unique<Context>(*model_, cp);
   if (options.chat_template) {
     auto f = chat_format_from_name(*options.chat_template);
@@ -108,9 +110,20 @@ GenerateResult Engine::generate(const GenerateRequest& req,
   }
   ctx.reset();
   result.stats.n_prompt = static_cast<int32_t>(ids.size());
+  // Streaming counters around each step (all zero when everything is resident).
+  auto io_snapshot = [&]() -> StreamStats {
+    return ctx.streaming() != nullptr ? ctx.streaming()->stats() : StreamStats{};
+  };
+  auto io_delta = [](const StreamStats& a, const StreamStats& b, double ms) {
+    return TokenIoStats{b.bytes_read - a.bytes_read, b.io_ns - a.io_ns, b.stall_ns - a.stall_ns,
+                        static_cast<uint64_t>(ms * 1e6)};
+  };
+  StreamStats io0 = io_snapshot();
   std::span<const float> logits = ctx.eval(ids);
   result.stats.prompt_ms = ms_since(t_start);
+  result.stats.prompt_io = io_delta(io0, io_snapshot(), result.stats.prompt_ms);
 
+  if (ctx.streaming() != nullptr) result.stats.token_io.reserve(static_cast<size_t>(std::max(0, req.max_tokens)));
   Sampler sampler(req.sampling);
   std::vector<int32_t> history = ids;
   std::string pending;   // decoded text not yet emitted (incomplete UTF-8 or a possible stop)
@@ -172,7 +185,10 @@ GenerateResult Engine::generate(const GenerateRequest& req,
       result.stop_reason = "context";
       break;
     }
+    const auto t_step = std::chrono::steady_clock::now();
+    io0 = io_snapshot();
     logits = ctx.eval(std::span<const int32_t>(&id, 1));
+    if (ctx.streaming() != nullptr) result.stats.token_io.push_back(io_delta(io0, io_snapshot(), ms_since(t_step)));
   }
   if (result.stop_reason != "stop" && result.stop_reason != "cancelled") emit(pending);
   result.text = std::move(emitted);

@@ -31,6 +31,8 @@ struct EngineOptions {
   int32_t n_ctx = 0;                  // 0 = model context capped at 4096
   GgmlType kv_type = GgmlType::F16;
   bool exact = false;                 // reference f32 math (see ContextParams)
+  uint64_t mem_budget = 0;            // bytes; 0 = everything resident (see ContextParams)
+  bool direct_io = true;
   std::optional<std::string> chat_template;  // family name overriding detection
 };
 
@@ -46,12 +48,22 @@ struct GenerateRequest {
   bool truncate_prompt = false;
 };
 
+// Per decode step (streaming only): what the layer streamer did during that token.
+struct TokenIoStats {
+  uint64_t bytes_read = 0;
+  uint64_t io_ns = 0;     // reader thread busy reading
+  uint64_t stall_ns = 0;  // compute waiting for a layer
+  uint64_t wall_ns = 0;   // the whole step
+};
+
 struct GenerateStats {
   int32_t n_prompt = 0;
   int32_t n_generated = 0;
   double prompt_ms = 0;   // wall time of the prefill
   double generate_ms = 0; // wall time of decode (sampling included)
   double first_token_ms = 0;  // from request start to the first generated piece
+  TokenIoStats prompt_io;         // streaming: the prefill
+  std::vector<TokenIoStats> token_io;  // streaming: one entry per decode step
 };
 
 struct GenerateResult {
@@ -69,6 +81,7 @@ class Engine {
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const;
   Context& context() { return *context_; }
+  const Context& context() const { return *context_; }
 
   // Streams text pieces (always whole UTF-8 characters, stop strings never leaked) to
   // `on_piece`; returning false cancels. The context is reset before each request.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 
+#include "base/async_reader.h"
 #include "base/thread_pool.h"
 
 namespace vigil {
@@ -24,7 +25,34 @@ void mean_sd(BenchResult& r) {
   r.stddev_ts = r.samples_ts.size() > 1 ? std::sqrt(sq / static_cast<double>(r.samples_ts.size() - 1)) : 0;
 }
 
+StreamStats stream_stats(const Context& ctx) {
+  return ctx.streaming() != nullptr ? ctx.streaming()->stats() : StreamStats{};
+}
+
+void accumulate(StreamStats& sum, const StreamStats& a, const StreamStats& b) {
+  sum.bytes_read += b.bytes_read - a.bytes_read;
+  sum.io_ns += b.io_ns - a.io_ns;
+  sum.stall_ns += b.stall_ns - a.stall_ns;
+}
+
 }  // namespace
+
+double measure_disk_bandwidth(const std::string& path, unsigned queue_depth, uint64_t bytes, int passes) {
+  AsyncFileReader reader(path, /*direct=*/true, queue_depth, 4u << 20);
+  bytes = std::min(bytes, reader.file_size()) / AsyncFileReader::kAlignment * AsyncFileReader::kAlignment;
+  constexpr uint64_t kBuffer = 64u << 20;  // reads cycle through one 64 MiB buffer
+  AlignedBuffer buf(std::min<uint64_t>(kBuffer, bytes));
+  double best = 0;
+  for (int p = 0; p < passes; ++p) {
+    if (!reader.direct()) drop_page_cache(path);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t off = 0; off < bytes; off += buf.size()) {
+      reader.read(off, std::min<uint64_t>(buf.size(), bytes - off), buf.data());
+    }
+    best = std::max(best, static_cast<double>(bytes) / seconds_since(t0));
+  }
+  return best;
+}
 
 uint64_t weight_bytes_per_token(const Model& model) {
   const ModelWeights& w = model.weights();
@@ -45,15 +73,23 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
     r.n_prompt = n_prompt;
     r.n_threads = ctx.pool().size();
     std::vector<int32_t> ids(static_cast<size_t>(n_prompt));
+    StreamStats io_sum;
     for (int rep = -1; rep < reps; ++rep) {  // rep -1: warm-up
       for (auto& id : ids) id = pick(rng);
       ctx.reset();
+      const StreamStats before = stream_stats(ctx);
       const auto t0 = std::chrono::steady_clock::now();
       ctx.eval(ids);
       const double s = seconds_since(t0);
-      if (rep >= 0) r.samples_ts.push_back(n_prompt / s);
+      if (rep >= 0) {
+        r.samples_ts.push_back(n_prompt / s);
+        accumulate(io_sum, before, stream_stats(ctx));
+      }
     }
     mean_sd(r);
+    r.streamed_bytes_per_token = io_sum.bytes_read / static_cast<uint64_t>(reps);  // per prompt pass
+    r.stall_s_per_token = static_cast<double>(io_sum.stall_ns) / 1e9 / reps;
+    r.io_s_per_token = static_cast<double>(io_sum.io_ns) / 1e9 / reps;
     out.push_back(r);
   }
   if (n_gen > 0) {
@@ -62,10 +98,12 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
     r.n_gen = n_gen;
     r.n_threads = ctx.pool().size();
     r.weight_bytes_per_token = weight_bytes_per_token(engine.model());
+    StreamStats io_sum;
     for (int rep = -1; rep < reps; ++rep) {
       ctx.reset();
       int32_t id = pick(rng);
       const int32_t n = rep < 0 ? std::min(n_gen, 4) : n_gen;
+      const StreamStats before = stream_stats(ctx);
       const auto t0 = std::chrono::steady_clock::now();
       for (int32_t i = 0; i < n; ++i) {
         auto logits = ctx.eval(std::span<const int32_t>(&id, 1));
@@ -73,9 +111,16 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
                                   static_cast<uint32_t>(n_vocab));
       }
       const double s = seconds_since(t0);
-      if (rep >= 0) r.samples_ts.push_back(n / s);
+      if (rep >= 0) {
+        r.samples_ts.push_back(n / s);
+        accumulate(io_sum, before, stream_stats(ctx));
+      }
     }
     mean_sd(r);
+    const auto tokens = static_cast<uint64_t>(reps) * static_cast<uint64_t>(n_gen);
+    r.streamed_bytes_per_token = io_sum.bytes_read / tokens;
+    r.stall_s_per_token = static_cast<double>(io_sum.stall_ns) / 1e9 / static_cast<double>(tokens);
+    r.io_s_per_token = static_cast<double>(io_sum.io_ns) / 1e9 / static_cast<double>(tokens);
     out.push_back(r);
   }
   return out;

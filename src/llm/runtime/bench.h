@@ -19,6 +19,11 @@ struct BenchResult {
   double stddev_ts = 0;
   std::vector<double> samples_ts;
   uint64_t weight_bytes_per_token = 0;  // tg: bytes of weights read per generated token
+  // Streaming (a memory budget is set): storage bytes read per token or per prompt pass, and
+  // the mean time the compute thread stalled waiting for layers, per token (s).
+  uint64_t streamed_bytes_per_token = 0;
+  double stall_s_per_token = 0;
+  double io_s_per_token = 0;
 };
 
 // Runs pp (n_prompt tokens in one batch) and/or tg (n_gen tokens one at a time) `reps` times
@@ -27,6 +32,10 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
 
 // Bytes of weights a decode step reads: every layer, the output head and norms, one embedding row.
 uint64_t weight_bytes_per_token(const Model& model);
+
+// Sequential O_DIRECT read bandwidth of `path` in bytes/s: `bytes` from the start of the file
+// (at most its size) in 4 MiB reads with `queue_depth` in flight, best of `passes`.
+double measure_disk_bandwidth(const std::string& path, unsigned queue_depth, uint64_t bytes, int passes = 2);
 
 // Measured memory read bandwidth in bytes/s, streaming `bytes` with `n_threads` threads
 // (best of a few passes).

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "llm/kernels/kernels.h"
 #include "llm/runtime/linear.h"
 
 namespace vigil {
@@ -52,8 +53,58 @@ Context::Context(const Model& model, const ContextParams& params)
     fail("KV cache type q8_0 needs head_dim divisible by 32 (head_dim is {})", c.head_dim);
   }
   params_.n_batch = std::max(1, params_.n_batch);
-  store_ = std::make_unique<ResidentWeightStore>(model.weights());
   rope_ = ops::Rope::build(c, model.weights().rope_freq_factors);
+
+  const auto d = static_cast<uint64_t>(c.n_embd);
+  const auto q_dim = static_cast<uint64_t>(c.n_head) * static_cast<uint64_t>(c.head_dim);
+  const auto kvd = static_cast<uint64_t>(kv_dim);
+  const auto ff = static_cast<uint64_t>(c.n_ff);
+  kv_row_bytes_ = ggml_row_bytes(params_.kv_type, kvd);
+  const uint64_t kv_bytes = 2 * kv_row_bytes_ * static_cast<uint64_t>(n_ctx_) * static_cast<uint64_t>(c.n_layers);
+  // Activation bytes per token of batch: the f32 buffers below plus the widest quantized copy.
+  uint64_t act_row = 0;
+  for (uint64_t cols : {d, q_dim, ff}) {
+    for (const Tensor* t : {&model.weights().layers[0].wq, &model.weights().layers[0].w_down,
+                            &model.weights().layers[0].wqkv, &model.weights().output}) {
+      if (t->present() && kernels::has_kernels(t->type)) {
+        const GgmlType at = kernels::vec_dot_type(t->type);
+        act_row = std::max<uint64_t>(act_row, kernels::activation_bytes(at, static_cast<int64_t>(cols)));
+      }
+    }
+  }
+  const uint64_t per_token =
+      4 * (d + std::max(d, q_dim) + q_dim + 2 * kvd + q_dim + 3 * ff + (c.fused_qkv ? q_dim + 2 * kvd : 0)) +
+      act_row;
+  uint64_t small_bytes = 4 * d;  // output norm
+  for (const auto& l : model.weights().layers) {
+    for (const Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.bq, &l.bk, &l.bv}) {
+      if (t->present()) small_bytes += 4 * static_cast<uint64_t>(t->cols);
+    }
+  }
+  const uint64_t scores = 4 * static_cast<uint64_t>(pool_.size()) * (static_cast<uint64_t>(n_ctx_) + 2 * static_cast<uint64_t>(c.head_dim));
+  const uint64_t logits = 4 * static_cast<uint64_t>(c.n_vocab);
+  auto fixed_for = [&](uint64_t batch) { return kv_bytes + batch * per_token + small_bytes + scores + logits; };
+
+  if (params_.mem_budget > 0) {
+    // Prefill batch: as many tokens as fit beside the smallest workable weight plan, so a long
+    // prompt costs as few streamed passes as the budget allows.
+    std::vector<FileSpan> spans;
+    FileSpan out_span;
+    layer_file_spans(model, spans, out_span);
+    uint64_t min_weights = out_span.bytes();
+    for (const auto& sp : spans) min_weights = std::max(min_weights, sp.bytes());
+    while (params_.n_batch > 1 && fixed_for(static_cast<uint64_t>(params_.n_batch)) + min_weights > params_.mem_budget) {
+      params_.n_batch /= 2;
+    }
+    fixed_bytes_ = fixed_for(static_cast<uint64_t>(params_.n_batch));
+    const ResidencyPlan plan = plan_residency(model, params_.mem_budget, fixed_bytes_);
+    auto store = std::make_unique<StreamingWeightStore>(model, plan, params_.direct_io, params_.io_fault_hook);
+    streaming_ = store.get();
+    store_ = std::move(store);
+  } else {
+    fixed_bytes_ = fixed_for(static_cast<uint64_t>(params_.n_batch));
+    store_ = std::make_unique<ResidentWeightStore>(model.weights());
+  }
 
   small_.resize(static_cast<size_t>(c.n_layers));
   for (int32_t i = 0; i < c.n_layers; ++i) {
@@ -67,16 +118,10 @@ Context::Context(const Model& model, const ContextParams& params)
   }
   output_norm_ = to_f32(model.weights().output_norm);
 
-  kv_row_bytes_ = ggml_row_bytes(params_.kv_type, static_cast<uint64_t>(kv_dim));
-  k_cache_.assign(static_cast<size_t>(c.n_layers),
-                  std::vector<uint8_t>(kv_row_bytes_ * static_cast<uint64_t>(n_ctx_)));
+  k_cache_.assign(static_cast<size_t>(c.n_layers), std::vector<uint8_t>(kv_row_bytes_ * static_cast<uint64_t>(n_ctx_)));
   v_cache_ = k_cache_;
 
   const auto B = static_cast<size_t>(params_.n_batch);
-  const auto d = static_cast<size_t>(c.n_embd);
-  const auto q_dim = static_cast<size_t>(c.n_head) * static_cast<size_t>(c.head_dim);
-  const auto kvd = static_cast<size_t>(kv_dim);
-  const auto ff = static_cast<size_t>(c.n_ff);
   x_.resize(B * d);
   xb_.resize(B * std::max(d, q_dim));
   q_.resize(B * q_dim);
@@ -86,6 +131,8 @@ Context::Context(const Model& model, const ContextParams& params)
   hb_.resize(B * ff * 2);
   hb2_.resize(B * ff);
   if (c.fused_qkv) qkv_.resize(B * (q_dim + 2 * kvd));
+  act_q_.reserve(B * act_row);
+  logits_.reserve(static_cast<size_t>(c.n_vocab));
   att_scores_.resize(static_cast<size_t>(pool_.size()) *
                      (static_cast<size_t>(n_ctx_) + static_cast<size_t>(c.head_dim) * 2));
 }
@@ -206,13 +253,16 @@ void Context::eval_chunk(std::span<const int32_t> tokens, bool all_logits, float
   capture_ = nullptr;
 
   n_past_ += static_cast<int32_t>(T);
-  if (logits_out == nullptr) return;
-  const int64_t first = all_logits ? 0 : T - 1;
-  const int64_t n_out = T - first;
-  for (int64_t t = first; t < T; ++t) {
-    ops::rmsnorm(xb + (t - first) * d, x + t * d, output_norm_.data(), d, c.rms_eps);
+  const Tensor& output = store_->acquire_output();
+  if (logits_out != nullptr) {
+    const int64_t first = all_logits ? 0 : T - 1;
+    const int64_t n_out = T - first;
+    for (int64_t t = first; t < T; ++t) {
+      ops::rmsnorm(xb + (t - first) * d, x + t * d, output_norm_.data(), d, c.rms_eps);
+    }
+    linear(output, xb, n_out, logits_out, pool_, act_q_, exact);
   }
-  linear(store_->output(), xb, n_out, logits_out, pool_, act_q_, exact);
+  store_->release_output();
 }
 
 void Context::attention(int32_t layer, int64_t T) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "llm/model/model.h"
 #include "llm/model/ops.h"
 #include "llm/quant/types.h"
+#include "llm/runtime/residency.h"
+#include "llm/runtime/streaming.h"
 #include "llm/runtime/weight_store.h"
 
 namespace vigil {
@@ -24,6 +27,12 @@ struct ContextParams {
   // Reference mode: weights dequantized to f32, f32 activations and f32 KV (the exact-math
   // path the dequant_* and HF checks use). Slow; for tests and debugging.
   bool exact = false;
+  // Hard cap on resident bytes for weights + KV cache + activations + I/O buffers; 0 = no cap
+  // (everything resident, weights read through the file mapping). With a cap, layers that do
+  // not fit stream from the file (runtime/streaming.h) and prefill runs in chunks that fit.
+  uint64_t mem_budget = 0;
+  bool direct_io = true;  // streaming reads with O_DIRECT (falls back to buffered)
+  std::function<uint64_t(uint64_t, uint64_t)> io_fault_hook;  // tests only
 };
 
 class Context {
@@ -47,6 +56,11 @@ class Context {
   // and after every layer into `out`, laid out [n_layers + 1][n_tokens][n_embd]. nullptr = off.
   void capture_hidden(std::vector<float>* out) { capture_ = out; }
   ThreadPool& pool() { return pool_; }
+  int32_t n_batch() const { return params_.n_batch; }
+  // The streaming store when a memory budget is set, else nullptr.
+  const StreamingWeightStore* streaming() const { return streaming_; }
+  // Bytes this context holds besides resident weights: KV cache, activations, logits.
+  uint64_t fixed_bytes() const { return fixed_bytes_; }
 
  private:
   void eval_chunk(std::span<const int32_t> tokens, bool all_logits, float* logits_out);
@@ -58,6 +72,8 @@ class Context {
   int32_t n_past_ = 0;
   ThreadPool pool_;
   std::unique_ptr<WeightStore> store_;
+  StreamingWeightStore* streaming_ = nullptr;  // == store_ when streaming
+  uint64_t fixed_bytes_ = 0;
   ops::Rope rope_;
 
   // f32 copies of the small 1-D tensors (norms, biases), per layer.

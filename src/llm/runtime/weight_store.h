@@ -18,7 +18,11 @@ class WeightStore {
   virtual void release(int32_t layer) = 0;
   // Non-layer tensors (embedding rows are read through embed_row, never whole).
   virtual const Tensor& output_norm() = 0;
-  virtual const Tensor& output() = 0;
+  // The output head, between acquire_output() and release_output() (every forward pass calls
+  // both once, after the last layer, even when it needs no logits, so a streaming store's read
+  // schedule stays in step).
+  virtual const Tensor& acquire_output() = 0;
+  virtual void release_output() = 0;
   // Copies token `id`'s embedding row as f32 into `out` (n_embd values).
   virtual void embed_row(int32_t id, float* out) = 0;
 };
@@ -30,7 +34,8 @@ class ResidentWeightStore final : public WeightStore {
   const LayerWeights& acquire(int32_t layer) override { return w_.layers[static_cast<size_t>(layer)]; }
   void release(int32_t) override {}
   const Tensor& output_norm() override { return w_.output_norm; }
-  const Tensor& output() override { return w_.output; }
+  const Tensor& acquire_output() override { return w_.output; }
+  void release_output() override {}
   void embed_row(int32_t id, float* out) override;
 
  private:
