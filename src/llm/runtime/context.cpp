@@ -13,13 +13,6 @@
 namespace vigil {
 namespace {
 
-std::vector<float> to_f32(const Tensor& t) {
-  std::vector<float> out;
-  if (!t.present()) return out;
-  out.resize(static_cast<size_t>(t.cols * t.rows));
-  for (int64_t r = 0; r < t.rows; ++r) tensor_row_f32(t, r, out.data() + r * t.cols);
-  return out;
-}
 
 // Dot product with independent partial sums so the compiler vectorises it without -ffast-math.
 float dot_f32(const float* a, const float* b, int64_t n) {
@@ -37,6 +30,14 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 }  // namespace
 
 void ResidentWeightStore::embed_row(int32_t id, float* out) { tensor_row_f32(w_.tok_embd, id, out); }
+
+std::vector<float> WeightStore::small_tensor_f32(const Tensor& t) {
+  std::vector<float> out;
+  if (!t.present()) return out;
+  out.resize(static_cast<size_t>(t.cols * t.rows));
+  for (int64_t r = 0; r < t.rows; ++r) tensor_row_f32(t, r, out.data() + r * t.cols);
+  return out;
+}
 
 Context::Context(const Model& model, const ContextParams& params)
     : model_(model), params_(params), pool_(params.n_threads) {
@@ -110,13 +111,13 @@ Context::Context(const Model& model, const ContextParams& params)
   for (int32_t i = 0; i < c.n_layers; ++i) {
     const LayerWeights& l = model.weights().layers[static_cast<size_t>(i)];
     auto& s = small_[static_cast<size_t>(i)];
-    s.attn_norm = to_f32(l.attn_norm);
-    s.ffn_norm = to_f32(l.ffn_norm);
-    s.bq = to_f32(l.bq);
-    s.bk = to_f32(l.bk);
-    s.bv = to_f32(l.bv);
+    s.attn_norm = store_->small_tensor_f32(l.attn_norm);
+    s.ffn_norm = store_->small_tensor_f32(l.ffn_norm);
+    s.bq = store_->small_tensor_f32(l.bq);
+    s.bk = store_->small_tensor_f32(l.bk);
+    s.bv = store_->small_tensor_f32(l.bv);
   }
-  output_norm_ = to_f32(model.weights().output_norm);
+  output_norm_ = store_->small_tensor_f32(model.weights().output_norm);
 
   k_cache_.assign(static_cast<size_t>(c.n_layers), std::vector<uint8_t>(kv_row_bytes_ * static_cast<uint64_t>(n_ctx_)));
   v_cache_ = k_cache_;

@@ -187,22 +187,41 @@ void StreamingWeightStore::release_output() {
   passes_ += 1;
 }
 
+namespace {
+void pread_exact(int fd, uint8_t* dst, uint64_t bytes, uint64_t offset, const std::string& path,
+                 const std::string& what) {
+  uint64_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::pread(fd, dst + done, bytes - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fail("{}: cannot read {} at offset {}: {}", path, what, offset + done,
+           n < 0 ? std::strerror(errno) : "file truncated");
+    }
+    done += static_cast<uint64_t>(n);
+  }
+}
+}  // namespace
+
 void StreamingWeightStore::embed_row(int32_t id, float* out) {
   // Token embeddings are never loaded whole: read the one row (buffered; rows are small).
   const Tensor& e = model_.weights().tok_embd;
   const uint64_t rb = e.row_bytes();
-  const uint64_t off = e.file_offset + static_cast<uint64_t>(id) * rb;
-  size_t done = 0;
-  while (done < rb) {
-    const ssize_t n = ::pread(embed_fd_, embed_row_buf_.data() + done, rb - done, static_cast<off_t>(off + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      fail("{}: cannot read embedding row {} at offset {}: {}", model_.path(), id, off + done,
-           n < 0 ? std::strerror(errno) : "file truncated");
-    }
-    done += static_cast<size_t>(n);
-  }
+  pread_exact(embed_fd_, embed_row_buf_.data(), rb, e.file_offset + static_cast<uint64_t>(id) * rb,
+              model_.path(), "embedding row " + std::to_string(id));
   kernels::dequantize_row(e.type, embed_row_buf_.data(), out, e.cols);
+}
+
+std::vector<float> StreamingWeightStore::small_tensor_f32(const Tensor& t) {
+  std::vector<float> out;
+  if (!t.present()) return out;
+  std::vector<uint8_t> raw(t.bytes());
+  pread_exact(embed_fd_, raw.data(), raw.size(), t.file_offset, model_.path(), "tensor '" + t.name + "'");
+  out.resize(static_cast<size_t>(t.cols * t.rows));
+  for (int64_t r = 0; r < t.rows; ++r) {
+    kernels::dequantize_row(t.type, raw.data() + static_cast<uint64_t>(r) * t.row_bytes(), out.data() + r * t.cols, t.cols);
+  }
+  return out;
 }
 
 StreamStats StreamingWeightStore::stats() const {

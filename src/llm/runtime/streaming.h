@@ -43,6 +43,8 @@ class StreamingWeightStore final : public WeightStore {
   const Tensor& acquire_output() override;
   void release_output() override;
   void embed_row(int32_t id, float* out) override;
+  // Read with pread, not through the file mapping, so no page cache is charged to the budget.
+  std::vector<float> small_tensor_f32(const Tensor& t) override;
 
   const ResidencyPlan& plan() const { return plan_; }
   StreamStats stats() const;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "llm/model/weights.h"
 
@@ -25,6 +26,8 @@ class WeightStore {
   virtual void release_output() = 0;
   // Copies token `id`'s embedding row as f32 into `out` (n_embd values).
   virtual void embed_row(int32_t id, float* out) = 0;
+  // A small tensor (norm weights, biases) as f32, read once at start-up.
+  virtual std::vector<float> small_tensor_f32(const Tensor& t);
 };
 
 // Everything resident: views into the mapped model file.
