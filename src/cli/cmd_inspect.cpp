@@ -123,12 +123,14 @@ Report inspect_gguf(const std::string& path, size_t max_items) {
   r.facts = {
       {"version", std::to_string(f.version())},
       {"alignment", std::to_string(f.alignment())},
-      {"data offset", std::to_string(f.data_offset())},
       {"file size", fmt::format("{} ({} bytes)", format_bytes(f.file_size()), f.file_size())}};
-  r.facts_json = {{"version", f.version()},
-                  {"alignment", f.alignment()},
-                  {"data_offset", f.data_offset()},
-                  {"file_size", f.file_size()}};
+  r.facts_json = {
+      {"version", f.version()}, {"alignment", f.alignment()}, {"file_size", f.file_size()}};
+  // A file without tensors (a vocabulary) has no data section.
+  if (!f.tensors().empty()) {
+    r.facts.emplace_back("data offset", std::to_string(f.data_offset()));
+    r.facts_json["data_offset"] = f.data_offset();
+  }
   r.metadata_title = fmt::format("Metadata ({} keys)", f.metadata().size());
   // Display form: max_items 0 means "everything", which to_display spells as SIZE_MAX.
   const size_t display_items = max_items == 0 ? static_cast<size_t>(-1) : max_items;
@@ -253,11 +255,23 @@ ByteSplit split_bytes(const std::vector<TensorRow>& tensors) {
   return s;
 }
 
+// "30 (F16: 23, F32: 7)"
+std::string tensor_summary(const std::vector<TensorRow>& tensors) {
+  std::map<std::string, size_t> counts;
+  for (const auto& t : tensors) ++counts[t.type];
+  std::vector<std::string> parts;
+  for (const auto& [type, n] : counts) parts.push_back(fmt::format("{}: {}", type, n));
+  if (parts.empty()) return "0";
+  return fmt::format("{} ({})", tensors.size(), fmt::join(parts, ", "));
+}
+
 void print_text(const Report& r) {
   fmt::print("{}: {}\n", r.path, r.format);
+  auto facts = r.facts;
+  facts.emplace_back("tensors", tensor_summary(r.tensors));
   size_t fact_width = 0;
-  for (const auto& [k, v] : r.facts) fact_width = std::max(fact_width, k.size());
-  for (const auto& [k, v] : r.facts) fmt::print("  {:<{}}  {}\n", k, fact_width, v);
+  for (const auto& [k, v] : facts) fact_width = std::max(fact_width, k.size());
+  for (const auto& [k, v] : facts) fmt::print("  {:<{}}  {}\n", k, fact_width, v);
 
   if (!r.config.empty()) {
     fmt::print("\nConfig (config.json)\n");
@@ -302,7 +316,7 @@ void print_text(const Report& r) {
   }
 
   const ByteSplit s = split_bytes(r.tensors);
-  fmt::print("\nBytes\n");
+  fmt::print("\nBytes per layer\n");
   std::vector<std::pair<std::string, uint64_t>> rows;
   for (const auto& [layer, bytes] : s.per_layer)
     rows.emplace_back(fmt::format("layer {}", layer), bytes);
@@ -356,7 +370,10 @@ void run_inspect(const std::string& path, bool as_json, size_t max_items) {
            path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   Report r;
-  if (is_dir(path) || ends_with(".safetensors") || ends_with(".index.json")) {
+  if (ends_with("/config.json") || path == "config.json") {
+    // The config of a HF folder: inspect the folder.
+    r = inspect_safetensors(path.size() > 12 ? path.substr(0, path.size() - 12) : ".");
+  } else if (is_dir(path) || ends_with(".safetensors") || ends_with(".index.json")) {
     r = inspect_safetensors(path);
   } else {
     r = inspect_gguf(path, max_items);

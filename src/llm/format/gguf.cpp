@@ -215,7 +215,7 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const std::string& name
   if (bytes.size() < 4) fail("{}: not a GGUF file (only {} bytes)", name, bytes.size());
   const auto magic = cur.read<uint32_t>("magic");
   if (magic != kMagic) {
-    fail("{}: not a GGUF file (magic {} , expected \"GGUF\")", name,
+    fail("{}: not a GGUF file (magic \"{}\", expected \"GGUF\")", name,
          printable(std::string_view(reinterpret_cast<const char*>(bytes.data()), 4)));
   }
   f.version_ = cur.read<uint32_t>("version");
