@@ -11,6 +11,8 @@ void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);    // tokenize and detokenize
 void register_generate(CLI::App& app);  // generate, chat, eval
 void register_bench(CLI::App& app);     // bench, synth
+void register_vision(CLI::App& app);    // detect, mot-eval
+void register_speech(CLI::App& app);    // listen, say
 void register_run(CLI::App& app);
 
 }  // namespace vigil::cli

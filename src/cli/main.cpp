@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   vigil::cli::register_tokenize(app);
   vigil::cli::register_generate(app);
   vigil::cli::register_bench(app);
+  vigil::cli::register_vision(app);
+  vigil::cli::register_speech(app);
   vigil::cli::register_run(app);
 
   try {
