@@ -28,7 +28,9 @@ namespace {
 
 std::atomic<bool> g_stop_listening{false};
 
-void on_interrupt(int /*signal*/) { g_stop_listening = true; }
+void on_interrupt(int /*signal*/) {
+  g_stop_listening = true;
+}
 
 speech::RecognitionMode parse_mode(const std::string& mode) {
   if (mode == "grammar") return speech::RecognitionMode::kGrammarWithFallback;
@@ -74,7 +76,8 @@ std::vector<float> load_recording(const std::string& path) {
 void listen_to_file(speech::Recognizer& recognizer, const std::vector<float>& samples,
                     const ListenOptions& o) {
   const std::vector<speech::Segment> segments = speech::detect_utterances(samples);
-  if (segments.empty()) std::fprintf(stderr, "vigil listen: no speech found in %s\n", o.wav.c_str());
+  if (segments.empty())
+    std::fprintf(stderr, "vigil listen: no speech found in %s\n", o.wav.c_str());
   for (const speech::Segment& s : segments) {
     const std::span<const float> utterance(samples.data() + s.begin, s.end - s.begin);
     print_transcript(recognizer.recognize(utterance, s.start_s()), o.json);
@@ -86,9 +89,10 @@ void listen_to_microphone(speech::Recognizer& recognizer, speech::Microphone& mi
   const speech::VadOptions vad_options;
   speech::VoiceActivityDetector vad(vad_options);
   // Recent audio, enough to hold the longest utterance the VAD can return.
-  const size_t keep = static_cast<size_t>((vad_options.max_utterance_s + 1.0f) * speech::kSpeechRate);
+  const size_t keep =
+      static_cast<size_t>((vad_options.max_utterance_s + 1.0f) * speech::kSpeechRate);
   std::vector<float> recent;
-  size_t recent_start = 0;  // absolute index of recent[0]
+  size_t recent_start = 0;                             // absolute index of recent[0]
   std::vector<float> chunk(speech::kSpeechRate / 10);  // 100 ms
   size_t total = 0;
   const size_t limit = o.seconds > 0 ? static_cast<size_t>(o.seconds * speech::kSpeechRate) : 0;

@@ -24,7 +24,9 @@ constexpr uint32_t kMaxRate = 768000;  // Hz
 // A data size of 0xFFFFFFFF is how streaming writers say "until the end of the file".
 constexpr uint32_t kStreamingSize = 0xFFFFFFFFu;
 
-uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint16_t le16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
 uint32_t le32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
@@ -64,7 +66,8 @@ WavFormat parse_fmt(const uint8_t* p, uint32_t size, const std::string& name) {
   f.block_align = le16(p + 12);
   f.bits = le16(p + 14);
   if (f.tag == kFormatExtensible) {
-    if (size < 40) fail("{}: WAVE_FORMAT_EXTENSIBLE fmt chunk is {} bytes, expected 40", name, size);
+    if (size < 40)
+      fail("{}: WAVE_FORMAT_EXTENSIBLE fmt chunk is {} bytes, expected 40", name, size);
     f.tag = le16(p + 24);  // the first two bytes of the sub-format GUID are the format tag
   }
   if (f.tag != kFormatPcm && f.tag != kFormatFloat) {
@@ -76,8 +79,8 @@ WavFormat parse_fmt(const uint8_t* p, uint32_t size, const std::string& name) {
   if (f.sample_rate < kMinRate || f.sample_rate > kMaxRate) {
     fail("{}: sample rate {} Hz, expected {}..{}", name, f.sample_rate, kMinRate, kMaxRate);
   }
-  const bool pcm_ok = f.tag == kFormatPcm && (f.bits == 8 || f.bits == 16 || f.bits == 24 ||
-                                               f.bits == 32);
+  const bool pcm_ok =
+      f.tag == kFormatPcm && (f.bits == 8 || f.bits == 16 || f.bits == 24 || f.bits == 32);
   const bool float_ok = f.tag == kFormatFloat && (f.bits == 32 || f.bits == 64);
   if (!pcm_ok && !float_ok) {
     fail("{}: unsupported {} sample size of {} bits (expected {})", name,
@@ -167,8 +170,8 @@ Audio parse_wav(std::span<const uint8_t> bytes, const std::string& name) {
       return audio;
     }
     if (size > remaining) {
-      fail("{}: '{}' chunk at offset {} declares {} bytes but only {} remain", name,
-           printable(id), pos, size, remaining);
+      fail("{}: '{}' chunk at offset {} declares {} bytes but only {} remain", name, printable(id),
+           pos, size, remaining);
     }
     if (id == "fmt ") {
       format = parse_fmt(bytes.data() + body, size, name);
@@ -176,7 +179,8 @@ Audio parse_wav(std::span<const uint8_t> bytes, const std::string& name) {
     }
     pos = body + size + (size & 1u);  // chunks are padded to even sizes
   }
-  fail("{}: no data chunk ({})", name, have_fmt ? "the file ends after the header" : "no fmt chunk");
+  fail("{}: no data chunk ({})", name,
+       have_fmt ? "the file ends after the header" : "no fmt chunk");
 }
 
 Audio read_wav(const std::string& path) {
@@ -250,12 +254,13 @@ std::vector<float> downmix(const Audio& audio) {
 // from/to reduced to M/L there are only L distinct fractional positions (phases), so the filter
 // taps are computed once per phase. The low-pass cut-off is just under the lower Nyquist rate.
 std::vector<float> resample(std::span<const float> mono, int from_hz, int to_hz) {
-  if (from_hz <= 0 || to_hz <= 0) fail("resample: rates must be positive ({} -> {} Hz)", from_hz, to_hz);
+  if (from_hz <= 0 || to_hz <= 0)
+    fail("resample: rates must be positive ({} -> {} Hz)", from_hz, to_hz);
   if (from_hz == to_hz) return {mono.begin(), mono.end()};
   const int64_t g = std::gcd(from_hz, to_hz);
-  const int64_t up = to_hz / g;      // L
-  const int64_t down = from_hz / g;  // M
-  constexpr int kZeroCrossings = 16;  // per side: sets the transition band width
+  const int64_t up = to_hz / g;        // L
+  const int64_t down = from_hz / g;    // M
+  constexpr int kZeroCrossings = 16;   // per side: sets the transition band width
   constexpr double kKaiserBeta = 8.0;  // about 80 dB stop-band attenuation
   const double cutoff = 0.5 * std::min(1.0, static_cast<double>(to_hz) / from_hz) * 0.95;
   const int half = static_cast<int>(std::ceil(kZeroCrossings / (2.0 * cutoff)));
@@ -271,10 +276,11 @@ std::vector<float> resample(std::span<const float> mono, int from_hz, int to_hz)
     for (int k = 0; k < taps; ++k) {
       const double t = (k - half + 1) - frac;  // distance from the output position
       const double x = 2.0 * cutoff * t;
-      const double sinc = std::abs(x) < 1e-9 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
+      const double sinc =
+          std::abs(x) < 1e-9 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
       const double r = t / (half + 1.0);
-      const double w = std::abs(r) >= 1.0 ? 0.0
-                                          : bessel_i0(kKaiserBeta * std::sqrt(1.0 - r * r)) / i0_beta;
+      const double w =
+          std::abs(r) >= 1.0 ? 0.0 : bessel_i0(kKaiserBeta * std::sqrt(1.0 - r * r)) / i0_beta;
       h[k] = static_cast<float>(sinc * w);
       sum += h[k];
     }

@@ -64,24 +64,34 @@ SpeechConfig load_speech_config(const std::string& yaml_path) {
   if (root["classes"]) v.classes = name_list(yaml_path, root["classes"], "classes");
   if (root["rules"]) v.rules = name_list(yaml_path, root["rules"], "rules");
   if (const YAML::Node p = root["pronunciations"]) {
-    if (!p.IsMap()) fail("{}: expected a map word -> phones", where(yaml_path, p, "pronunciations"));
+    if (!p.IsMap())
+      fail("{}: expected a map word -> phones", where(yaml_path, p, "pronunciations"));
     for (const auto& entry : p) {
-      const std::string word = spoken_form(scalar<std::string>(yaml_path, entry.first, "pronunciations", "a word"));
+      const std::string word =
+          spoken_form(scalar<std::string>(yaml_path, entry.first, "pronunciations", "a word"));
       v.pronunciations[word] = scalar<std::string>(yaml_path, entry.second, word, "a phone string");
     }
   }
 
   if (const YAML::Node s = root["speech"]) {
     if (!s.IsMap()) fail("{}: expected a map", where(yaml_path, s, "speech"));
-    if (s["voice"]) config.voice.voice = scalar<std::string>(yaml_path, s["voice"], "speech.voice", "a voice name");
-    if (s["rate"]) config.voice.rate_wpm = scalar<int>(yaml_path, s["rate"], "speech.rate", "words per minute");
-    if (s["volume"]) config.voice.volume = scalar<int>(yaml_path, s["volume"], "speech.volume", "a percentage 0..200");
-    if (s["pitch"]) config.voice.pitch = scalar<int>(yaml_path, s["pitch"], "speech.pitch", "0..100");
+    if (s["voice"])
+      config.voice.voice =
+          scalar<std::string>(yaml_path, s["voice"], "speech.voice", "a voice name");
+    if (s["rate"])
+      config.voice.rate_wpm = scalar<int>(yaml_path, s["rate"], "speech.rate", "words per minute");
+    if (s["volume"])
+      config.voice.volume =
+          scalar<int>(yaml_path, s["volume"], "speech.volume", "a percentage 0..200");
+    if (s["pitch"])
+      config.voice.pitch = scalar<int>(yaml_path, s["pitch"], "speech.pitch", "0..100");
     if (s["espeak_data"]) {
-      config.voice.data_dir = scalar<std::string>(yaml_path, s["espeak_data"], "speech.espeak_data", "a folder");
+      config.voice.data_dir =
+          scalar<std::string>(yaml_path, s["espeak_data"], "speech.espeak_data", "a folder");
     }
     if (s["model_dir"]) {
-      config.recognizer.model_dir = scalar<std::string>(yaml_path, s["model_dir"], "speech.model_dir", "a folder");
+      config.recognizer.model_dir =
+          scalar<std::string>(yaml_path, s["model_dir"], "speech.model_dir", "a folder");
     }
     if (s["fallback_below"]) {
       config.recognizer.fallback_below =
@@ -96,7 +106,8 @@ SpeechConfig load_speech_config(const std::string& yaml_path) {
       } else if (mode == "free") {
         config.recognizer.mode = RecognitionMode::kFreeForm;
       } else {
-        fail("{}: '{}', expected grammar, grammar-only or free", where(yaml_path, s["mode"], "speech.mode"), mode);
+        fail("{}: '{}', expected grammar, grammar-only or free",
+             where(yaml_path, s["mode"], "speech.mode"), mode);
       }
     }
   }

@@ -16,33 +16,35 @@ struct IpaPhone {
 
 // Longest symbols first: matching is greedy, so "aɪ" must be tried before "a".
 constexpr std::array kIpaTable = {
-    IpaPhone{"ɑːɹ", "AA R"}, IpaPhone{"ɔːɹ", "AO R"}, IpaPhone{"oːɹ", "AO R"},
-    IpaPhone{"ɛɹ", "EH R"},  IpaPhone{"ɪɹ", "IH R"},  IpaPhone{"ʊɹ", "UH R"},
+    IpaPhone{"ɑːɹ", "AA R"}, IpaPhone{"ɔːɹ", "AO R"},  IpaPhone{"oːɹ", "AO R"},
+    IpaPhone{"ɛɹ", "EH R"},  IpaPhone{"ɪɹ", "IH R"},   IpaPhone{"ʊɹ", "UH R"},
     IpaPhone{"ɚɹ", "ER"},    IpaPhone{"aɪə", "AY ER"}, IpaPhone{"aʊə", "AW ER"},
-    IpaPhone{"tʃ", "CH"},    IpaPhone{"dʒ", "JH"},    IpaPhone{"aɪ", "AY"},
-    IpaPhone{"aʊ", "AW"},    IpaPhone{"eɪ", "EY"},    IpaPhone{"oʊ", "OW"},
-    IpaPhone{"əʊ", "OW"},    IpaPhone{"ɔɪ", "OY"},    IpaPhone{"iə", "IH R"},
-    IpaPhone{"eə", "EH R"},  IpaPhone{"ɜː", "ER"},    IpaPhone{"ɑː", "AA"},
-    IpaPhone{"ɔː", "AO"},    IpaPhone{"iː", "IY"},    IpaPhone{"uː", "UW"},
-    IpaPhone{"oː", "AO"},    IpaPhone{"ɚ", "ER"},     IpaPhone{"ɝ", "ER"},
-    IpaPhone{"ə", "AH"},     IpaPhone{"ɐ", "AH"},     IpaPhone{"ʌ", "AH"},
-    IpaPhone{"ᵻ", "IH"},     IpaPhone{"ɪ", "IH"},     IpaPhone{"i", "IY"},
-    IpaPhone{"ɛ", "EH"},     IpaPhone{"e", "EH"},     IpaPhone{"æ", "AE"},
-    IpaPhone{"a", "AE"},     IpaPhone{"ɑ", "AA"},     IpaPhone{"ɒ", "AA"},
-    IpaPhone{"ɔ", "AO"},     IpaPhone{"o", "OW"},     IpaPhone{"ʊ", "UH"},
-    IpaPhone{"u", "UW"},     IpaPhone{"p", "P"},      IpaPhone{"b", "B"},
-    IpaPhone{"t", "T"},      IpaPhone{"d", "D"},      IpaPhone{"ɾ", "T"},
-    IpaPhone{"ʔ", "T"},      IpaPhone{"k", "K"},      IpaPhone{"ɡ", "G"},
-    IpaPhone{"g", "G"},      IpaPhone{"f", "F"},      IpaPhone{"v", "V"},
-    IpaPhone{"θ", "TH"},     IpaPhone{"ð", "DH"},     IpaPhone{"s", "S"},
-    IpaPhone{"z", "Z"},      IpaPhone{"ʃ", "SH"},     IpaPhone{"ʒ", "ZH"},
-    IpaPhone{"h", "HH"},     IpaPhone{"x", "HH"},     IpaPhone{"m", "M"},
-    IpaPhone{"n", "N"},      IpaPhone{"ŋ", "NG"},     IpaPhone{"l", "L"},
-    IpaPhone{"ɬ", "L"},      IpaPhone{"ɹ", "R"},      IpaPhone{"r", "R"},
+    IpaPhone{"tʃ", "CH"},    IpaPhone{"dʒ", "JH"},     IpaPhone{"aɪ", "AY"},
+    IpaPhone{"aʊ", "AW"},    IpaPhone{"eɪ", "EY"},     IpaPhone{"oʊ", "OW"},
+    IpaPhone{"əʊ", "OW"},    IpaPhone{"ɔɪ", "OY"},     IpaPhone{"iə", "IH R"},
+    IpaPhone{"eə", "EH R"},  IpaPhone{"ɜː", "ER"},     IpaPhone{"ɑː", "AA"},
+    IpaPhone{"ɔː", "AO"},    IpaPhone{"iː", "IY"},     IpaPhone{"uː", "UW"},
+    IpaPhone{"oː", "AO"},    IpaPhone{"ɚ", "ER"},      IpaPhone{"ɝ", "ER"},
+    IpaPhone{"ə", "AH"},     IpaPhone{"ɐ", "AH"},      IpaPhone{"ʌ", "AH"},
+    IpaPhone{"ᵻ", "IH"},     IpaPhone{"ɪ", "IH"},      IpaPhone{"i", "IY"},
+    IpaPhone{"ɛ", "EH"},     IpaPhone{"e", "EH"},      IpaPhone{"æ", "AE"},
+    IpaPhone{"a", "AE"},     IpaPhone{"ɑ", "AA"},      IpaPhone{"ɒ", "AA"},
+    IpaPhone{"ɔ", "AO"},     IpaPhone{"o", "OW"},      IpaPhone{"ʊ", "UH"},
+    IpaPhone{"u", "UW"},     IpaPhone{"p", "P"},       IpaPhone{"b", "B"},
+    IpaPhone{"t", "T"},      IpaPhone{"d", "D"},       IpaPhone{"ɾ", "T"},
+    IpaPhone{"ʔ", "T"},      IpaPhone{"k", "K"},       IpaPhone{"ɡ", "G"},
+    IpaPhone{"g", "G"},      IpaPhone{"f", "F"},       IpaPhone{"v", "V"},
+    IpaPhone{"θ", "TH"},     IpaPhone{"ð", "DH"},      IpaPhone{"s", "S"},
+    IpaPhone{"z", "Z"},      IpaPhone{"ʃ", "SH"},      IpaPhone{"ʒ", "ZH"},
+    IpaPhone{"h", "HH"},     IpaPhone{"x", "HH"},      IpaPhone{"m", "M"},
+    IpaPhone{"n", "N"},      IpaPhone{"ŋ", "NG"},      IpaPhone{"l", "L"},
+    IpaPhone{"ɬ", "L"},      IpaPhone{"ɹ", "R"},       IpaPhone{"r", "R"},
     IpaPhone{"w", "W"},      IpaPhone{"j", "Y"},
 };
 
-bool is_word_char(unsigned char c) { return std::isalnum(c) || c == '\'' || c == '_' || c >= 0x80; }
+bool is_word_char(unsigned char c) {
+  return std::isalnum(c) || c == '\'' || c == '_' || c >= 0x80;
+}
 
 }  // namespace
 

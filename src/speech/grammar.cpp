@@ -42,9 +42,9 @@ std::string plural(const std::string& name) {
   const std::string head = space == std::string::npos ? "" : name.substr(0, space + 1);
   const std::string word = space == std::string::npos ? name : name.substr(space + 1);
   static const std::pair<const char*, const char*> kIrregular[] = {
-      {"person", "people"}, {"man", "men"},         {"woman", "women"}, {"child", "children"},
-      {"mouse", "mice"},    {"sheep", "sheep"},     {"deer", "deer"},   {"fish", "fish"},
-      {"knife", "knives"},  {"skis", "skis"},       {"scissors", "scissors"}};
+      {"person", "people"}, {"man", "men"},     {"woman", "women"},      {"child", "children"},
+      {"mouse", "mice"},    {"sheep", "sheep"}, {"deer", "deer"},        {"fish", "fish"},
+      {"knife", "knives"},  {"skis", "skis"},   {"scissors", "scissors"}};
   for (const auto& [one, many] : kIrregular) {
     if (word == one) return head + many;
   }
@@ -113,8 +113,8 @@ std::string spoken_form(std::string_view name) {
 
 SiteVocabulary default_vocabulary() {
   SiteVocabulary v;
-  v.zones = {"front door", "back yard", "driveway", "garage", "side gate", "parking lot",
-             "loading dock"};
+  v.zones = {"front door", "back yard",   "driveway",    "garage",
+             "side gate",  "parking lot", "loading dock"};
   v.classes = {"person", "car", "truck", "dog", "cat", "bicycle", "package"};
   v.rules = {"loitering", "intrusion", "line crossing"};
   return v;

@@ -24,7 +24,8 @@ snd_pcm_t* open_pcm(const std::string& device, snd_pcm_stream_t stream, int rate
   static std::once_flag once;
   std::call_once(once, [] { snd_lib_error_set_handler(&quiet_alsa); });
   const char* what = stream == SND_PCM_STREAM_CAPTURE ? "capture" : "playback";
-  if (rate < 1000 || rate > 384000) fail("audio {}: sample rate {} Hz, expected 1000..384000", what, rate);
+  if (rate < 1000 || rate > 384000)
+    fail("audio {}: sample rate {} Hz, expected 1000..384000", what, rate);
   if (channels < 1 || channels > 8) fail("audio {}: {} channels, expected 1..8", what, channels);
   snd_pcm_t* pcm = nullptr;
   int rc = snd_pcm_open(&pcm, device.c_str(), stream, 0);
@@ -37,8 +38,8 @@ snd_pcm_t* open_pcm(const std::string& device, snd_pcm_stream_t stream, int rate
                           /*soft_resample=*/1, kLatencyUs);
   if (rc < 0) {
     snd_pcm_close(pcm);
-    fail("audio {}: ALSA device '{}' refuses {} Hz, {} channel(s), 16-bit: {}", what, device,
-         rate, channels, snd_strerror(rc));
+    fail("audio {}: ALSA device '{}' refuses {} Hz, {} channel(s), 16-bit: {}", what, device, rate,
+         channels, snd_strerror(rc));
   }
   return pcm;
 }
@@ -71,7 +72,8 @@ size_t Microphone::read(std::span<float> out) {
     if (n < 0) {
       // An overrun (we were too slow) or a suspend: recover and go on; anything else is fatal.
       if (snd_pcm_recover(m.pcm, static_cast<int>(n), /*silent=*/1) < 0) {
-        fail("audio capture: reading from '{}' failed: {}", m.device, snd_strerror(static_cast<int>(n)));
+        fail("audio capture: reading from '{}' failed: {}", m.device,
+             snd_strerror(static_cast<int>(n)));
       }
       spdlog::warn("audio capture: '{}' overran; some audio was lost", m.device);
       continue;
@@ -114,7 +116,8 @@ void Speaker::write(std::span<const float> interleaved) {
     snd_pcm_sframes_t n = snd_pcm_writei(m.pcm, m.buffer.data() + done * m.channels, frames - done);
     if (n < 0) {
       if (snd_pcm_recover(m.pcm, static_cast<int>(n), /*silent=*/1) < 0) {
-        fail("audio playback: writing to '{}' failed: {}", m.device, snd_strerror(static_cast<int>(n)));
+        fail("audio playback: writing to '{}' failed: {}", m.device,
+             snd_strerror(static_cast<int>(n)));
       }
       continue;  // an underrun: the device restarts with this data
     }

@@ -63,12 +63,12 @@ std::vector<float> to_speech_format(const Audio& audio);
 // Voice activity detection
 
 struct VadOptions {
-  float threshold_db = 9.0f;        // speech when frame energy is this far above the noise floor
-  float min_speech_s = 0.15f;       // shorter bursts (clicks, bangs) are not utterances
-  float max_pause_s = 0.45f;        // a quieter stretch this short stays inside the utterance
-  float padding_s = 0.15f;          // kept before and after each utterance
-  float max_utterance_s = 15.0f;    // a longer utterance is cut (bounds the recogniser's input)
-  float min_energy_dbfs = -60.0f;   // frames below this are silence whatever the noise floor
+  float threshold_db = 9.0f;       // speech when frame energy is this far above the noise floor
+  float min_speech_s = 0.15f;      // shorter bursts (clicks, bangs) are not utterances
+  float max_pause_s = 0.45f;       // a quieter stretch this short stays inside the utterance
+  float padding_s = 0.15f;         // kept before and after each utterance
+  float max_utterance_s = 15.0f;   // a longer utterance is cut (bounds the recogniser's input)
+  float min_energy_dbfs = -60.0f;  // frames below this are silence whatever the noise floor
 };
 
 // An utterance as a sample range of the 16 kHz input: [begin, end).

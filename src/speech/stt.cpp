@@ -240,9 +240,10 @@ Recognizer::Recognizer(const SiteVocabulary& vocabulary, const RecognizerOptions
                    phones);
     }
     if (phones.empty() || ps_add_word(m.decoder, word.c_str(), phones.c_str(), 0) < 0) {
-      fail("speech vocabulary: cannot add the word '{}' with phones '{}' ({}); give its "
-           "pronunciation under `pronunciations:`",
-           word, phones, take_last_error());
+      fail(
+          "speech vocabulary: cannot add the word '{}' with phones '{}' ({}); give its "
+          "pronunciation under `pronunciations:`",
+          word, phones, take_last_error());
     }
   }
   if (ps_set_jsgf_string(m.decoder, "grammar", m.grammar.c_str()) < 0) {
@@ -253,7 +254,9 @@ Recognizer::Recognizer(const SiteVocabulary& vocabulary, const RecognizerOptions
 
 Recognizer::~Recognizer() = default;
 
-const std::string& Recognizer::grammar() const { return impl_->grammar; }
+const std::string& Recognizer::grammar() const {
+  return impl_->grammar;
+}
 
 Transcript Recognizer::recognize(std::span<const float> samples, double offset_s) {
   return recognize(samples, impl_->options.mode, offset_s);

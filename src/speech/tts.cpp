@@ -101,11 +101,15 @@ void apply_voice(const VoiceOptions& options) {
       {espeakRATE, options.rate_wpm}, {espeakVOLUME, options.volume}, {espeakPITCH, options.pitch}};
   for (const auto& [parameter, value] : settings) {
     status = espeak_ng_SetParameter(parameter, value, 0);
-    if (status != ENS_OK) fail("tts: cannot set parameter {} to {}: {}", static_cast<int>(parameter), value, status_text(status));
+    if (status != ENS_OK)
+      fail("tts: cannot set parameter {} to {}: {}", static_cast<int>(parameter), value,
+           status_text(status));
   }
 }
 
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool is_space(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
 
 std::string trimmed(std::string_view s) {
   size_t a = 0, b = s.size();
@@ -120,8 +124,8 @@ bool period_inside_sentence(std::string_view text, size_t dot) {
   size_t start = dot;
   while (start > 0 && std::isalpha(static_cast<unsigned char>(text[start - 1]))) --start;
   const std::string_view word = text.substr(start, dot - start);
-  static const std::string_view kAbbreviations[] = {"mr", "mrs", "ms", "dr", "st", "vs", "etc",
-                                                    "approx", "no", "e.g", "i.e", "g", "e", "i"};
+  static const std::string_view kAbbreviations[] = {
+      "mr", "mrs", "ms", "dr", "st", "vs", "etc", "approx", "no", "e.g", "i.e", "g", "e", "i"};
   std::string lower;
   for (char c : word) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (std::string_view a : kAbbreviations) {
@@ -146,7 +150,9 @@ std::vector<std::string> split_sentences(std::string_view text) {
       emit(i + 1);
     } else if (c == '!' || c == '?' || (c == '.' && !period_inside_sentence(text, i))) {
       size_t end = i + 1;  // closing punctuation and quotes stay with the sentence: ?!" .)
-      while (end < text.size() && std::string_view(".!?\"')").find(text[end]) != std::string_view::npos) ++end;
+      while (end < text.size() &&
+             std::string_view(".!?\"')").find(text[end]) != std::string_view::npos)
+        ++end;
       if (end < text.size() && !is_space(text[end])) continue;  // "file.txt", "v1.2"
       emit(end);
       i = end - 1;
@@ -164,7 +170,8 @@ Synthesizer::Synthesizer(const VoiceOptions& options) : options_(options) {
   if (options.volume < 0 || options.volume > 200) {
     fail("tts: volume {}%, expected 0..200", options.volume);
   }
-  if (options.pitch < 0 || options.pitch > 100) fail("tts: pitch {}, expected 0..100", options.pitch);
+  if (options.pitch < 0 || options.pitch > 100)
+    fail("tts: pitch {}, expected 0..100", options.pitch);
   Engine& e = engine();
   std::lock_guard lock(e.mutex);
   start_engine(options.data_dir);
@@ -174,7 +181,9 @@ Synthesizer::Synthesizer(const VoiceOptions& options) : options_(options) {
 
 Synthesizer::~Synthesizer() = default;
 
-int Synthesizer::sample_rate() const { return sample_rate_; }
+int Synthesizer::sample_rate() const {
+  return sample_rate_;
+}
 
 void Synthesizer::speak(std::string_view text, const ChunkSink& sink) {
   const std::vector<std::string> sentences = split_sentences(text);
@@ -187,8 +196,9 @@ void Synthesizer::speak(std::string_view text, const ChunkSink& sink) {
   for (size_t i = 0; i < sentences.size() && !ctx.stopped; ++i) {
     ctx.sentence = i;
     const std::string& s = sentences[i];
-    const espeak_ng_STATUS status = espeak_ng_Synthesize(
-        s.c_str(), s.size() + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8 | espeakENDPAUSE, nullptr, &ctx);
+    const espeak_ng_STATUS status =
+        espeak_ng_Synthesize(s.c_str(), s.size() + 1, 0, POS_CHARACTER, 0,
+                             espeakCHARS_UTF8 | espeakENDPAUSE, nullptr, &ctx);
     if (status != ENS_OK && !ctx.stopped) {
       fail("tts: synthesis of sentence {} failed: {}", i + 1, status_text(status));
     }

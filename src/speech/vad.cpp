@@ -46,16 +46,14 @@ struct VoiceActivityDetector::State {
   bool first_frame = true;
 
   // Grouping.
-  bool candidate = false;  // loud frames seen, not yet long enough
-  bool speaking = false;   // utterance confirmed
-  size_t start_frame = 0;  // first loud frame of the candidate / utterance
-  size_t last_loud = 0;    // last loud frame
-  size_t loud_count = 0;   // loud frames since start_frame
+  bool candidate = false;      // loud frames seen, not yet long enough
+  bool speaking = false;       // utterance confirmed
+  size_t start_frame = 0;      // first loud frame of the candidate / utterance
+  size_t last_loud = 0;        // last loud frame
+  size_t loud_count = 0;       // loud frames since start_frame
   size_t last_end_sample = 0;  // end of the previous utterance (segments never overlap)
 
-  double floor_db() const {
-    return minima.empty() ? -200.0 : minima.front().second + kFloorBiasDb;
-  }
+  double floor_db() const { return minima.empty() ? -200.0 : minima.front().second + kFloorBiasDb; }
 
   Segment make_segment(size_t begin_frame, size_t end_frame) {
     Segment s;
@@ -124,8 +122,9 @@ VoiceActivityDetector::VoiceActivityDetector(const VadOptions& options)
     : state_(std::make_unique<State>()) {
   if (!(options.max_pause_s > options.padding_s) || options.padding_s < 0 ||
       options.min_speech_s <= 0 || options.max_utterance_s <= options.min_speech_s) {
-    fail("vad: inconsistent options (need 0 <= padding_s < max_pause_s, "
-         "0 < min_speech_s < max_utterance_s)");
+    fail(
+        "vad: inconsistent options (need 0 <= padding_s < max_pause_s, "
+        "0 < min_speech_s < max_utterance_s)");
   }
   state_->options = options;
   state_->min_speech_frames = frames_for(options.min_speech_s);
@@ -158,7 +157,9 @@ std::vector<Segment> VoiceActivityDetector::finish() {
   return out;
 }
 
-bool VoiceActivityDetector::in_speech() const { return state_->speaking; }
+bool VoiceActivityDetector::in_speech() const {
+  return state_->speaking;
+}
 
 std::vector<Segment> detect_utterances(std::span<const float> samples, const VadOptions& options) {
   VoiceActivityDetector vad(options);

@@ -258,8 +258,7 @@ TEST(Wav, UnsupportedSampleFormatsAreNamed) {
   mulaw.format = 7;
   mulaw.bits = 8;
   mulaw.data = std::string(10, '\0');
-  EXPECT_NE(parse_error(mulaw.build()).find("unsupported sample format mu-law"),
-            std::string::npos)
+  EXPECT_NE(parse_error(mulaw.build()).find("unsupported sample format mu-law"), std::string::npos)
       << parse_error(mulaw.build());
 
   WavBuilder adpcm = mulaw;
@@ -296,8 +295,8 @@ TEST(Wav, MissingFileNamesThePath) {
 }
 
 TEST(Resample, KeepsFrequencyAndAmplitudeInThePassBand) {
-  for (const auto& [from, to] : {std::pair{22050, 16000}, {44100, 16000}, {48000, 16000},
-                                 {8000, 16000}, {16000, 11025}}) {
+  for (const auto& [from, to] :
+       {std::pair{22050, 16000}, {44100, 16000}, {48000, 16000}, {8000, 16000}, {16000, 11025}}) {
     const auto x = sine(1000, from, static_cast<size_t>(from));
     const auto y = resample(x, from, to);
     EXPECT_NEAR(static_cast<double>(y.size()), to, 1.0) << from << "->" << to;

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "base/error.h"
-#include "speech/speech.h"
 #include "operator_phrases.h"
+#include "speech/speech.h"
 
 namespace vigil::speech {
 namespace {
@@ -130,10 +130,11 @@ TEST_F(Stt, FreeFormFallbackAccuracyForComparison) {
     free.add(u.text, recognizer().recognize(u.samples, RecognitionMode::kFreeForm, 0.0).text);
     grammar.add(u.text, recognizer().recognize(u.samples, RecognitionMode::kGrammarOnly, 0.0).text);
   }
-  std::printf("free-form LM on %zu of the round-trip utterances: %zu exactly right (%.1f%%), "
-              "WER %.1f%%; grammar on the same: %.1f%%, WER %.1f%%\n",
-              free.utterances, free.exact, 100 * free.accuracy(), 100 * free.wer(),
-              100 * grammar.accuracy(), 100 * grammar.wer());
+  std::printf(
+      "free-form LM on %zu of the round-trip utterances: %zu exactly right (%.1f%%), "
+      "WER %.1f%%; grammar on the same: %.1f%%, WER %.1f%%\n",
+      free.utterances, free.exact, 100 * free.accuracy(), 100 * free.wer(),
+      100 * grammar.accuracy(), 100 * grammar.wer());
   EXPECT_LT(free.wer(), 0.9);  // most words are still found
   EXPECT_GT(grammar.accuracy(), free.accuracy() + 0.3);
   EXPECT_LT(grammar.wer(), free.wer() / 3);
@@ -229,8 +230,8 @@ TEST_F(Stt, UnknownWordsArePronouncedByEspeak) {
   Recognizer r(v, {kModelDir, RecognitionMode::kGrammarOnly, 0.25f});
   EXPECT_NE(r.grammar().find("zorblax gate"), std::string::npos);
   Synthesizer tts;
-  const Transcript t = r.recognize(
-      to_speech_format(tts.synthesize("is there anyone at the zorblax gate")), 0.0);
+  const Transcript t =
+      r.recognize(to_speech_format(tts.synthesize("is there anyone at the zorblax gate")), 0.0);
   EXPECT_EQ(t.text, "is there anyone at the zorblax gate");
 }
 
@@ -254,7 +255,8 @@ std::string construction_error(const SiteVocabulary& v, const RecognizerOptions&
 
 TEST(SttModel, MissingModelFilesAreNamed) {
   const SiteVocabulary v = default_vocabulary();
-  std::string e = construction_error(v, {"/nonexistent/model", RecognitionMode::kGrammarOnly, 0.25f});
+  std::string e =
+      construction_error(v, {"/nonexistent/model", RecognitionMode::kGrammarOnly, 0.25f});
   EXPECT_NE(e.find("acoustic model file not found at /nonexistent/model/en-us/mdef"),
             std::string::npos)
       << e;

@@ -28,9 +28,9 @@ std::string error_of(const VoiceOptions& options) {
 }
 
 TEST(Sentences, SplitsAtSentenceEndsOnly) {
-  EXPECT_EQ(split_sentences("Alert! Someone is at the front door. Is it a delivery?"),
-            (std::vector<std::string>{"Alert!", "Someone is at the front door.",
-                                      "Is it a delivery?"}));
+  EXPECT_EQ(
+      split_sentences("Alert! Someone is at the front door. Is it a delivery?"),
+      (std::vector<std::string>{"Alert!", "Someone is at the front door.", "Is it a delivery?"}));
   EXPECT_EQ(split_sentences("It was 3.5 metres away, e.g. near Mr. Smith. Done"),
             (std::vector<std::string>{"It was 3.5 metres away, e.g. near Mr. Smith.", "Done"}));
   EXPECT_EQ(split_sentences("Saved to file.txt now.\nNext line"),

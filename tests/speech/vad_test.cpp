@@ -1,5 +1,6 @@
 // Voice activity detection: five spoken utterances separated by silence, mixed with noise, must
-// come out as exactly five segments at the right places; noise alone, hum and clicks are not speech.
+// come out as exactly five segments at the right places; noise alone, hum and clicks are not
+// speech.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -59,11 +59,12 @@ TEST(SpeechSlow, FreeFormOnTheWholeRoundTripSet) {
       free_errors += word_errors(p, f, &unused);
     }
   }
-  std::printf("whole round-trip set, %zu utterances:\n"
-              "  grammar:   %zu exactly right (%.1f%%), WER %.1f%%\n"
-              "  free-form: %zu exactly right (%.1f%%), WER %.1f%%\n",
-              n, grammar_exact, 100.0 * grammar_exact / n, 100.0 * grammar_errors / words,
-              free_exact, 100.0 * free_exact / n, 100.0 * free_errors / words);
+  std::printf(
+      "whole round-trip set, %zu utterances:\n"
+      "  grammar:   %zu exactly right (%.1f%%), WER %.1f%%\n"
+      "  free-form: %zu exactly right (%.1f%%), WER %.1f%%\n",
+      n, grammar_exact, 100.0 * grammar_exact / n, 100.0 * grammar_errors / words, free_exact,
+      100.0 * free_exact / n, 100.0 * free_errors / words);
   EXPECT_LT(free_errors, words * 9 / 10);
   EXPECT_GT(grammar_exact, free_exact + n / 3);
 }
