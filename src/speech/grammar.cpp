@@ -154,7 +154,7 @@ std::string build_grammar(const SiteVocabulary& vocabulary) {
 <span> = today | yesterday | tonight | last night | this (morning | afternoon | evening | week)
        | (in | during | over) the <window> | since (<hour> [o'clock] | noon | midnight | yesterday)
        | right now;
-<place> = (in | at | on | near | around | by) the <zone>;
+<place> = (in | at | on | near | around | by) [the] <zone>;
 <where> = [<place>] [<span>];
 <someone> = anyone | anybody | someone | somebody;
 <events> = alerts | events | detections;
@@ -173,10 +173,10 @@ public <command> = how many <kind> (are | were | have there been) [there] <where
   | what (happened | changed) <where>
   | what (is | was) (happening | going on) <where>
   | when was the last (<thing> | alert | event) [<place>]
-  | when did <someone> last (come [<place>] | visit the <zone>)
+  | when did <someone> last (come [<place>] | visit [the] <zone>)
   | (show | list | tell) [me] [the] [last | latest | recent | new] <kind> <where>
-  | show [me] the <zone>
-  | describe the <zone>
+  | show [me] [the] <zone>
+  | describe [the] <zone>
   | who (is | was) <where>
   | summarize [<span> | the <window>]
   | give me a summary [of] [<span> | the <window>]

@@ -135,8 +135,8 @@ enum class RecognitionMode {
 };
 
 struct RecognizerOptions {
-  // PocketSphinx model folder holding en-us/ (acoustic model), cmudict-en-us.dict, en-us.lm.bin
-  // and en-us-phone.lm.bin (Debian: pocketsphinx-en-us).
+  // PocketSphinx model folder holding en-us/ (acoustic model), cmudict-en-us.dict and
+  // en-us.lm.bin (language model, needed only by the free-form modes). Debian: pocketsphinx-en-us.
   std::string model_dir = "/usr/share/pocketsphinx/model/en-us";
   RecognitionMode mode = RecognitionMode::kGrammarWithFallback;
   // Below this grammar confidence the free-form result is used (kGrammarWithFallback).
@@ -152,10 +152,10 @@ struct Transcript {
 };
 
 // One decoder; not thread-safe (use one Recognizer per thread). Construction loads the model
-// (about a second) and throws vigil::Error naming a missing model file or an unknown word.
+// (0.1-0.6 s) and throws vigil::Error naming a missing model file or a word it cannot spell.
 class Recognizer {
  public:
-  Recognizer(const SiteVocabulary& vocabulary, const RecognizerOptions& options = {});
+  explicit Recognizer(const SiteVocabulary& vocabulary, const RecognizerOptions& options = {});
   ~Recognizer();
   Recognizer(const Recognizer&) = delete;
   Recognizer& operator=(const Recognizer&) = delete;

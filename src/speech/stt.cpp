@@ -11,12 +11,15 @@
 // 0..1; below RecognizerOptions::fallback_below the free-form result is used instead.
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/fsg_model.h>
+#include <sphinxbase/jsgf.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 
 #include "base/error.h"
@@ -133,6 +136,22 @@ struct Recognizer::Impl {
     }
   }
 
+  // ps_set_jsgf_string() of this PocketSphinx version never frees the parsed grammar, so the
+  // JSGF -> finite-state conversion is done here, owning (and freeing) both.
+  void set_grammar_search() {
+    std::unique_ptr<jsgf_t, decltype(&jsgf_grammar_free)> jsgf(
+        jsgf_parse_string(grammar.c_str(), nullptr), &jsgf_grammar_free);
+    if (!jsgf) fail("speech: the generated grammar does not parse: {}", take_last_error());
+    jsgf_rule_t* top = jsgf_get_public_rule(jsgf.get());
+    if (top == nullptr) fail("speech: the generated grammar has no public rule");
+    const auto lw = static_cast<float32>(cmd_ln_float_r(config, "-lw"));
+    std::unique_ptr<fsg_model_t, decltype(&fsg_model_free)> fsg(
+        jsgf_build_fsg(jsgf.get(), top, ps_get_logmath(decoder), lw), &fsg_model_free);
+    if (!fsg || ps_set_fsg(decoder, "grammar", fsg.get()) < 0) {
+      fail("speech: the generated grammar was rejected: {}", take_last_error());
+    }
+  }
+
   void ensure_lm() {
     if (lm_loaded) return;
     require_file(lm_path, "language model");
@@ -246,9 +265,7 @@ Recognizer::Recognizer(const SiteVocabulary& vocabulary, const RecognizerOptions
           word, phones, take_last_error());
     }
   }
-  if (ps_set_jsgf_string(m.decoder, "grammar", m.grammar.c_str()) < 0) {
-    fail("speech: the generated grammar was rejected: {}", take_last_error());
-  }
+  m.set_grammar_search();
   if (options.mode == RecognitionMode::kFreeForm) m.ensure_lm();
 }
 

@@ -2,6 +2,7 @@
 // one-line errors naming the file/value, and the LLM commands end to end.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -25,8 +26,11 @@ struct CmdResult {
 
 CmdResult run(const std::string& args, const std::string& stdin_text = "") {
   const std::string dir = ::testing::TempDir();
-  const std::string in_path = dir + "/cli_in.txt";
-  const std::string err_path = dir + "/cli_err.txt";
+  // Unique per process and call: ctest runs several of these tests at once.
+  static int counter = 0;
+  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string in_path = dir + "/cli_in_" + tag + ".txt";
+  const std::string err_path = dir + "/cli_err_" + tag + ".txt";
   write_file_atomic(in_path, stdin_text);
   const std::string cmd = kVigil + " " + args + " < '" + in_path + "' 2> '" + err_path + "'";
   CmdResult r;

