@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "base/error.h"
+#include "llm/tokenizer/unicode.h"
 
 namespace vigil {
 namespace {
@@ -26,33 +27,7 @@ size_t complete_utf8_prefix(std::string_view text) {
   return n;
 }
 
-std::string replace_invalid_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool ok = len > 0 && i + len <= text.size() && !(len == 2 && c < 0xC2);
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    if (ok && len >= 3) {
-      // Overlong 3/4-byte forms, surrogates and code points past U+10FFFF.
-      const auto c1 = static_cast<unsigned char>(text[i + 1]);
-      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
-          (c == 0xF4 && c1 >= 0x90) || c > 0xF4) {
-        ok = false;
-      }
-    }
-    if (ok) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";  // U+FFFD
-      ++i;
-    }
-  }
-  return out;
-}
+std::string replace_invalid_utf8(std::string_view text) { return tok::sanitize_utf8(text); }
 
 Engine::Engine(const EngineOptions& options) {
   model_ = Model::load(options.model_path);

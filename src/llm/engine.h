@@ -106,7 +106,8 @@ class Engine {
 // Length of the longest prefix of `text` that is complete UTF-8 (an incomplete trailing
 // sequence is held back until the next piece completes it).
 size_t complete_utf8_prefix(std::string_view text);
-// `text` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+// `text` with every ill-formed UTF-8 subsequence replaced by U+FFFD (the tokenizer's rule,
+// tok::sanitize_utf8, so streamed text equals Tokenizer::decode).
 std::string replace_invalid_utf8(std::string_view text);
 
 }  // namespace vigil
