@@ -228,6 +228,24 @@ void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa) {
       benchmark::Counter(2.0 * kRows * kCols * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The same matvec on 256 rows that stay in the core's L2 cache: the kernel's compute ceiling. When
+// Matvec (DRAM) is well below this, decode is bandwidth-bound; when close, the kernel is the limit.
+void BM_MatvecCached(benchmark::State& state, GgmlType type, kernels::Isa isa) {
+  constexpr int64_t kCachedRows = 256;
+  const auto& dot = kernels::kernel_table(isa).dot(type);
+  const size_t row_bytes = vigil::ggml_row_bytes(type, kCols);
+  Buffer w(row_bytes * kCachedRows);
+  fill_weights(type, w.data, w.size, 45);
+  Activations x(dot.act_type, kCols, 1);
+  std::vector<float> y(kCachedRows);
+  for (auto _ : state) {
+    dot.matvec(w.data, row_bytes, kCols, 0, kCachedRows, x.buf.data, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(w.size) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_Matmul(benchmark::State& state, GgmlType type, kernels::Isa isa) {
   const int64_t n_tokens = state.range(0);
   const int n_threads = static_cast<int>(state.range(1));
@@ -301,6 +319,10 @@ void register_all() {
       b->ArgName("threads")->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
       if (type == GgmlType::Q4_0 || type == GgmlType::Q8_0) b->Arg(2);
       if (isa == kernels::Isa::Scalar) b->Iterations(3);
+      if (isa != kernels::Isa::Scalar) {
+        benchmark::RegisterBenchmark(("MatvecCached/" + tn + "/" + in).c_str(), BM_MatvecCached,
+                                     type, isa);
+      }
     }
   }
   for (auto isa : isas) {

@@ -39,6 +39,7 @@ Engine::Engine(const EngineOptions& options) {
   cp.exact = options.exact;
   cp.mem_budget = options.mem_budget;
   cp.direct_io = options.direct_io;
+  cp.n_seq = options.n_seq;
   context_ = std::make_unique<Context>(*model_, cp);
   if (options.chat_template) {
     auto f = chat_format_from_name(*options.chat_template);
@@ -65,26 +66,119 @@ std::string Engine::apply_chat_template(const std::vector<ChatMessage>& messages
   return render_chat(chat_format_, messages, add_generation_prompt, bos);
 }
 
+// The per-request state of a generation: sampling, stop strings, UTF-8-safe streaming of pieces.
+// generate() runs one; generate_batch() runs several side by side on one context.
+class Engine::SequenceRun {
+ public:
+  SequenceRun(const Tokenizer& tok, const GenerateRequest& req, std::vector<int32_t> prompt,
+              const std::function<bool(std::string_view)>& on_piece,
+              std::chrono::steady_clock::time_point t_start)
+      : tok_(tok), req_(req), on_piece_(on_piece), t_start_(t_start), sampler_(req.sampling),
+        history_(std::move(prompt)) {
+    result_.stats.n_prompt = static_cast<int32_t>(history_.size());
+    result_.stop_reason = "length";
+  }
+
+  const std::vector<int32_t>& prompt() const { return history_; }
+  GenerateResult& result() { return result_; }
+  bool done() const { return done_; }
+
+  // Takes the logits after the last fed token; returns the next token to feed, or -1 when the
+  // request is finished (eos, stop string, length, cancel, full context).
+  int32_t step(std::span<const float> logits, bool cancelled, bool context_full) {
+    if (cancelled) return finish("cancelled");
+    if (n_ >= req_.max_tokens) return finish("length");
+    const int32_t id = sampler_.sample(logits, history_);
+    ++n_;
+    if (tok_.is_eog(id)) return finish("eos");
+    history_.push_back(id);
+    result_.tokens.push_back(id);
+    pending_ += tok_.token_to_piece(id);
+    // A stop string ends generation before it; hold back any suffix that may start one.
+    size_t stop_at = std::string::npos;
+    for (const auto& s : req_.stop) {
+      if (s.empty()) continue;
+      const size_t p = pending_.find(s);
+      if (p != std::string::npos && p < stop_at) stop_at = p;
+    }
+    if (stop_at != std::string::npos) {
+      emit(pending_.substr(0, complete_utf8_prefix(pending_.substr(0, stop_at))));
+      pending_.clear();
+      return finish("stop");
+    }
+    size_t hold = 0;
+    for (const auto& s : req_.stop) {
+      for (size_t k = std::min(s.size() - 1, pending_.size()); k > hold; --k) {
+        if (pending_.compare(pending_.size() - k, k, s, 0, k) == 0) {
+          hold = k;
+          break;
+        }
+      }
+    }
+    const size_t ready =
+        complete_utf8_prefix(std::string_view(pending_).substr(0, pending_.size() - hold));
+    const bool go_on = emit(std::string_view(pending_).substr(0, ready));
+    pending_.erase(0, ready);
+    if (!go_on) return finish("cancelled");
+    if (n_ >= req_.max_tokens) return finish("length");
+    if (context_full) return finish("context");
+    return id;
+  }
+
+ private:
+  bool emit(std::string_view raw) {
+    if (raw.empty()) return true;
+    const std::string piece = replace_invalid_utf8(raw);
+    if (result_.stats.first_token_ms == 0) result_.stats.first_token_ms = ms_since(t_start_);
+    emitted_ += piece;
+    return on_piece_ ? on_piece_(piece) : true;
+  }
+  int32_t finish(const char* reason) {
+    result_.stop_reason = reason;
+    if (result_.stop_reason != "stop" && result_.stop_reason != "cancelled") emit(pending_);
+    pending_.clear();
+    result_.text = std::move(emitted_);
+    result_.stats.n_generated = static_cast<int32_t>(result_.tokens.size());
+    done_ = true;
+    return -1;
+  }
+
+  const Tokenizer& tok_;
+  const GenerateRequest& req_;
+  const std::function<bool(std::string_view)>& on_piece_;
+  std::chrono::steady_clock::time_point t_start_;
+  Sampler sampler_;
+  std::vector<int32_t> history_;
+  std::string pending_;  // decoded text not yet emitted (incomplete UTF-8 or a possible stop)
+  std::string emitted_;
+  int32_t n_ = 0;  // tokens sampled
+  bool done_ = false;
+  GenerateResult result_;
+};
+
+std::vector<int32_t> Engine::prompt_ids(const GenerateRequest& req) const {
+  std::vector<int32_t> ids = req.prompt_ids;
+  if (ids.empty()) ids = tokenizer().encode(req.prompt, req.add_bos, req.parse_special);
+  if (ids.empty()) fail("the prompt is empty (no tokens)");
+  const int32_t room = context_->n_ctx() - 1;
+  if (static_cast<int32_t>(ids.size()) > room) {
+    if (!req.truncate_prompt) {
+      fail("the prompt has {} tokens but the context holds {} (raise --ctx or allow truncation)",
+           ids.size(), context_->n_ctx());
+    }
+    ids.erase(ids.begin(), ids.end() - room);
+  }
+  return ids;
+}
+
 GenerateResult Engine::generate(const GenerateRequest& req,
                                 const std::function<bool(std::string_view)>& on_piece) {
   const auto t_start = std::chrono::steady_clock::now();
   cancel_.store(false);
-  const Tokenizer& tok = tokenizer();
-  GenerateResult result;
-  std::vector<int32_t> ids = req.prompt_ids;
-  if (ids.empty()) ids = tok.encode(req.prompt, req.add_bos, req.parse_special);
-  if (ids.empty()) fail("the prompt is empty (no tokens)");
   Context& ctx = *context_;
-  const int32_t room = ctx.n_ctx() - 1;
-  if (static_cast<int32_t>(ids.size()) > room) {
-    if (!req.truncate_prompt) {
-      fail("the prompt has {} tokens but the context holds {} (raise --ctx or allow truncation)",
-           ids.size(), ctx.n_ctx());
-    }
-    ids.erase(ids.begin(), ids.end() - room);
-  }
+  SequenceRun run(tokenizer(), req, prompt_ids(req), on_piece, t_start);
   ctx.reset();
-  result.stats.n_prompt = static_cast<int32_t>(ids.size());
+  GenerateStats& stats = run.result().stats;
   // Streaming counters around each step (all zero when everything is resident).
   auto io_snapshot = [&]() -> StreamStats {
     return ctx.streaming() != nullptr ? ctx.streaming()->stats() : StreamStats{};
@@ -94,82 +188,79 @@ GenerateResult Engine::generate(const GenerateRequest& req,
                         static_cast<uint64_t>(ms * 1e6)};
   };
   StreamStats io0 = io_snapshot();
-  std::span<const float> logits = ctx.eval(ids);
-  result.stats.prompt_ms = ms_since(t_start);
-  result.stats.prompt_io = io_delta(io0, io_snapshot(), result.stats.prompt_ms);
+  std::span<const float> logits = ctx.eval(run.prompt());
+  stats.prompt_ms = ms_since(t_start);
+  stats.prompt_io = io_delta(io0, io_snapshot(), stats.prompt_ms);
+  if (ctx.streaming() != nullptr) stats.token_io.reserve(static_cast<size_t>(std::max(0, req.max_tokens)));
 
-  if (ctx.streaming() != nullptr) result.stats.token_io.reserve(static_cast<size_t>(std::max(0, req.max_tokens)));
-  Sampler sampler(req.sampling);
-  std::vector<int32_t> history = ids;
-  std::string pending;   // decoded text not yet emitted (incomplete UTF-8 or a possible stop)
-  std::string emitted;
   const auto t_gen = std::chrono::steady_clock::now();
-  auto emit = [&](std::string_view raw) -> bool {
-    if (raw.empty()) return true;
-    const std::string piece = replace_invalid_utf8(raw);
-    if (result.stats.first_token_ms == 0) result.stats.first_token_ms = ms_since(t_start);
-    emitted += piece;
-    return on_piece ? on_piece(piece) : true;
-  };
-
-  result.stop_reason = "length";
-  for (int32_t n = 0; n < req.max_tokens; ++n) {
-    if (cancel_.load()) {
-      result.stop_reason = "cancelled";
-      break;
-    }
-    const int32_t id = sampler.sample(logits, history);
-    if (tok.is_eog(id)) {
-      result.stop_reason = "eos";
-      break;
-    }
-    history.push_back(id);
-    result.tokens.push_back(id);
-    pending += tok.token_to_piece(id);
-    // A stop string ends generation before it; hold back any suffix that may start one.
-    size_t stop_at = std::string::npos;
-    for (const auto& s : req.stop) {
-      if (s.empty()) continue;
-      const size_t p = pending.find(s);
-      if (p != std::string::npos && p < stop_at) stop_at = p;
-    }
-    if (stop_at != std::string::npos) {
-      emit(pending.substr(0, complete_utf8_prefix(pending.substr(0, stop_at))));
-      pending.clear();
-      result.stop_reason = "stop";
-      break;
-    }
-    size_t hold = 0;
-    for (const auto& s : req.stop) {
-      for (size_t k = std::min(s.size() - 1, pending.size()); k > hold; --k) {
-        if (pending.compare(pending.size() - k, k, s, 0, k) == 0) {
-          hold = k;
-          break;
-        }
-      }
-    }
-    const size_t ready = complete_utf8_prefix(std::string_view(pending).substr(0, pending.size() - hold));
-    if (!emit(std::string_view(pending).substr(0, ready))) {
-      pending.erase(0, ready);
-      result.stop_reason = "cancelled";
-      break;
-    }
-    pending.erase(0, ready);
-    if (n + 1 == req.max_tokens) break;
-    if (ctx.n_past() >= ctx.n_ctx()) {
-      result.stop_reason = "context";
-      break;
-    }
+  for (;;) {
+    const int32_t id = run.step(logits, cancel_.load(), ctx.n_past() >= ctx.n_ctx());
+    if (id < 0) break;
     const auto t_step = std::chrono::steady_clock::now();
     io0 = io_snapshot();
     logits = ctx.eval(std::span<const int32_t>(&id, 1));
-    if (ctx.streaming() != nullptr) result.stats.token_io.push_back(io_delta(io0, io_snapshot(), ms_since(t_step)));
+    if (ctx.streaming() != nullptr) stats.token_io.push_back(io_delta(io0, io_snapshot(), ms_since(t_step)));
   }
-  if (result.stop_reason != "stop" && result.stop_reason != "cancelled") emit(pending);
-  result.text = std::move(emitted);
-  result.stats.n_generated = static_cast<int32_t>(result.tokens.size());
-  result.stats.generate_ms = ms_since(t_gen);
-  return result;
+  stats.generate_ms = ms_since(t_gen);
+  return std::move(run.result());
+}
+
+std::vector<GenerateResult> Engine::generate_batch(
+    const std::vector<GenerateRequest>& requests,
+    const std::function<bool(size_t, std::string_view)>& on_piece) {
+  const auto t_start = std::chrono::steady_clock::now();
+  cancel_.store(false);
+  Context& ctx = *context_;
+  const size_t n = requests.size();
+  if (n == 0) return {};
+  if (n > static_cast<size_t>(ctx.n_seq())) {
+    fail("{} requests at once, but the engine was opened for {} parallel sequences", n, ctx.n_seq());
+  }
+  std::vector<std::function<bool(std::string_view)>> callbacks(n);
+  std::vector<std::unique_ptr<SequenceRun>> runs;
+  std::vector<int32_t> tokens, seqs;
+  for (size_t i = 0; i < n; ++i) {
+    if (on_piece) callbacks[i] = [&on_piece, i](std::string_view p) { return on_piece(i, p); };
+    runs.push_back(std::make_unique<SequenceRun>(tokenizer(), requests[i], prompt_ids(requests[i]),
+                                                 callbacks[i], t_start));
+    // All prompts in one batch: each streamed layer is read once for every prompt token.
+    for (int32_t id : runs.back()->prompt()) {
+      tokens.push_back(id);
+      seqs.push_back(static_cast<int32_t>(i));
+    }
+  }
+  ctx.reset();
+  std::span<const float> logits = ctx.eval_batch(tokens, seqs, false);
+  const double prompt_ms = ms_since(t_start);
+  const auto t_gen = std::chrono::steady_clock::now();
+  const auto V = static_cast<size_t>(ctx.n_vocab());
+  std::vector<int32_t> live(n);  // sequence ids that produced the current logits rows
+  for (size_t i = 0; i < n; ++i) live[i] = static_cast<int32_t>(i);
+  while (!live.empty()) {
+    tokens.clear();
+    seqs.clear();
+    for (size_t row = 0; row < live.size(); ++row) {
+      const auto i = static_cast<size_t>(live[row]);
+      SequenceRun& r = *runs[i];
+      const int32_t id = r.step(logits.subspan(row * V, V), cancel_.load(),
+                                ctx.n_past(live[row]) >= ctx.n_ctx());
+      if (id >= 0) {
+        tokens.push_back(id);
+        seqs.push_back(live[row]);
+      }
+    }
+    if (tokens.empty()) break;
+    live = seqs;  // increasing, so rows of the next logits follow this order
+    logits = ctx.eval_batch(tokens, seqs, false);
+  }
+  std::vector<GenerateResult> results;
+  for (auto& r : runs) {
+    r->result().stats.prompt_ms = prompt_ms;
+    r->result().stats.generate_ms = ms_since(t_gen);
+    results.push_back(std::move(r->result()));
+  }
+  return results;
 }
 
 }  // namespace vigil

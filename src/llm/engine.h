@@ -33,6 +33,7 @@ struct EngineOptions {
   bool exact = false;                 // reference f32 math (see ContextParams)
   uint64_t mem_budget = 0;            // bytes; 0 = everything resident (see ContextParams)
   bool direct_io = true;
+  int32_t n_seq = 1;                  // requests generate_batch() can decode together
   std::optional<std::string> chat_template;  // family name overriding detection
 };
 
@@ -88,6 +89,15 @@ class Engine {
   GenerateResult generate(const GenerateRequest& request,
                           const std::function<bool(std::string_view)>& on_piece = {});
 
+  // Several requests decoded together (EngineOptions::n_seq >= requests.size()): all prompts are
+  // evaluated in one batch, then every step feeds one token of each unfinished request in one
+  // pass over the weights, so N requests cost about as much weight traffic as one (the win is
+  // largest when weights stream from storage). on_piece(i, piece) streams request i's text;
+  // returning false cancels that request only. Results in request order.
+  std::vector<GenerateResult> generate_batch(
+      const std::vector<GenerateRequest>& requests,
+      const std::function<bool(size_t, std::string_view)>& on_piece = {});
+
   // Applies the model's chat template (or the override) to messages.
   std::string apply_chat_template(const std::vector<ChatMessage>& messages,
                                   bool add_generation_prompt = true) const;
@@ -97,6 +107,9 @@ class Engine {
   void cancel() { cancel_.store(true); }
 
  private:
+  class SequenceRun;
+  std::vector<int32_t> prompt_ids(const GenerateRequest& req) const;
+
   std::unique_ptr<Model> model_;
   std::unique_ptr<Context> context_;
   ChatFormat chat_format_ = ChatFormat::ChatML;

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "base/async_reader.h"
+#include "base/error.h"
 #include "base/thread_pool.h"
 
 namespace vigil {
@@ -61,7 +62,8 @@ uint64_t weight_bytes_per_token(const Model& model) {
   return n;
 }
 
-std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n_gen, int reps) {
+std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n_gen, int reps,
+                                     int32_t n_parallel) {
   Context& ctx = engine.context();
   const int32_t n_vocab = ctx.n_vocab();
   std::mt19937 rng(42);
@@ -93,31 +95,45 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
     out.push_back(r);
   }
   if (n_gen > 0) {
+    if (n_parallel < 1 || n_parallel > ctx.n_seq()) {
+      fail("--parallel {}: the context holds {} sequences", n_parallel, ctx.n_seq());
+    }
     BenchResult r;
     r.test = "tg" + std::to_string(n_gen);
     r.n_gen = n_gen;
+    r.n_parallel = n_parallel;
     r.n_threads = ctx.pool().size();
     r.weight_bytes_per_token = weight_bytes_per_token(engine.model());
     StreamStats io_sum;
+    // N sequences each generate n_gen tokens; a step feeds one token of every sequence in one
+    // pass (Context::eval_batch). Tokens/s counts all sequences' tokens.
+    std::vector<int32_t> ids(static_cast<size_t>(n_parallel)), seqs(ids.size());
+    for (size_t k = 0; k < seqs.size(); ++k) seqs[k] = static_cast<int32_t>(k);
     for (int rep = -1; rep < reps; ++rep) {
       ctx.reset();
-      int32_t id = pick(rng);
+      for (auto& id : ids) id = pick(rng);
       const int32_t n = rep < 0 ? std::min(n_gen, 4) : n_gen;
       const StreamStats before = stream_stats(ctx);
       const auto t0 = std::chrono::steady_clock::now();
       for (int32_t i = 0; i < n; ++i) {
-        auto logits = ctx.eval(std::span<const int32_t>(&id, 1));
-        id = static_cast<int32_t>((static_cast<uint32_t>(logits[0] * 1000.0f) + static_cast<uint32_t>(i)) %
-                                  static_cast<uint32_t>(n_vocab));
+        auto logits = n_parallel == 1 ? ctx.eval(std::span<const int32_t>(ids.data(), 1))
+                                      : ctx.eval_batch(ids, seqs, false);
+        for (size_t k = 0; k < ids.size(); ++k) {
+          const float v = logits[k * static_cast<size_t>(n_vocab)];
+          ids[k] = static_cast<int32_t>((static_cast<uint32_t>(std::abs(v) * 1000.0f) +
+                                         static_cast<uint32_t>(i)) %
+                                        static_cast<uint32_t>(n_vocab));
+        }
       }
       const double s = seconds_since(t0);
       if (rep >= 0) {
-        r.samples_ts.push_back(n / s);
+        r.samples_ts.push_back(static_cast<double>(n) * n_parallel / s);
         accumulate(io_sum, before, stream_stats(ctx));
       }
     }
     mean_sd(r);
-    const auto tokens = static_cast<uint64_t>(reps) * static_cast<uint64_t>(n_gen);
+    const auto tokens =
+        static_cast<uint64_t>(reps) * static_cast<uint64_t>(n_gen) * static_cast<uint64_t>(n_parallel);
     r.streamed_bytes_per_token = io_sum.bytes_read / tokens;
     r.stall_s_per_token = static_cast<double>(io_sum.stall_ns) / 1e9 / static_cast<double>(tokens);
     r.io_s_per_token = static_cast<double>(io_sum.io_ns) / 1e9 / static_cast<double>(tokens);
@@ -126,6 +142,35 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
   return out;
 }
 
+namespace {
+
+// Sums `len` bytes at p as kStreams interleaved sequential streams, software-prefetching
+// kAhead bytes ahead in each (kAhead 0: hardware prefetchers only).
+template <size_t kStreams, size_t kAhead>
+uint64_t read_streams(const uint64_t* p, size_t n_words) {
+  using V = uint64_t __attribute__((vector_size(16)));
+  constexpr size_t kWordsPerLine = 8;
+  const size_t per = n_words / kStreams / kWordsPerLine * kWordsPerLine;
+  V acc[kStreams] = {};
+  for (size_t i = 0; i < per; i += kWordsPerLine) {
+    for (size_t k = 0; k < kStreams; ++k) {
+      const uint64_t* line = p + k * per + i;
+      if constexpr (kAhead > 0) __builtin_prefetch(line + kAhead / sizeof(uint64_t));
+      V a, b, c, d;
+      std::memcpy(&a, line, 16);
+      std::memcpy(&b, line + 2, 16);
+      std::memcpy(&c, line + 4, 16);
+      std::memcpy(&d, line + 6, 16);
+      acc[k] += (a + b) + (c + d);
+    }
+  }
+  uint64_t sum = 0;
+  for (size_t k = 0; k < kStreams; ++k) sum += acc[k][0] + acc[k][1];
+  return sum;
+}
+
+}  // namespace
+
 double measure_memory_bandwidth(int n_threads, uint64_t bytes) {
   ThreadPool pool(n_threads);
   const size_t n = static_cast<size_t>(bytes / sizeof(uint64_t));
@@ -133,35 +178,25 @@ double measure_memory_bandwidth(int n_threads, uint64_t bytes) {
   pool.parallel_for(static_cast<int64_t>(n), 4096, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) buf[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
   });
+  // The best of several read patterns: a few streams with software prefetch (as the decode
+  // kernels read) and many streams without; "memory bandwidth" is the most the cores can pull,
+  // so decode efficiency is never flattered by a weak yardstick.
+  using ReadFn = uint64_t (*)(const uint64_t*, size_t);
+  const ReadFn patterns[] = {read_streams<8, 0>, read_streams<2, 2048>, read_streams<4, 1024>,
+                             read_streams<8, 512>};
   double best = 0;
   std::vector<uint64_t> sinks(static_cast<size_t>(pool.size()) * 8);
-  for (int pass = 0; pass < 5; ++pass) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.run([&](int thread, int threads) {
-      // Eight interleaved streams per thread: one sequential stream leaves the memory system
-      // idle between misses (8 GB/s here), several keep it busy (what a matvec over rows does).
-      using V = uint64_t __attribute__((vector_size(32)));
-      constexpr size_t kStreams = 8;
-      constexpr size_t kLanes = sizeof(V) / sizeof(uint64_t);
-      const size_t b = n * static_cast<size_t>(thread) / static_cast<size_t>(threads);
-      const size_t e = n * static_cast<size_t>(thread + 1) / static_cast<size_t>(threads);
-      const size_t len = (e - b) / kStreams / kLanes * kLanes;
-      V acc[kStreams] = {};
-      for (size_t i = 0; i < len; i += kLanes) {
-        for (size_t k = 0; k < kStreams; ++k) {
-          V v;
-          std::memcpy(&v, &buf[b + k * len + i], sizeof(V));
-          acc[k] += v;
-        }
-      }
-      uint64_t sum = 0;
-      for (size_t k = 0; k < kStreams; ++k) {
-        for (size_t l = 0; l < kLanes; ++l) sum += acc[k][l];
-      }
-      sinks[static_cast<size_t>(thread) * 8] = sum;
-    });
-    const double s = seconds_since(t0);
-    best = std::max(best, static_cast<double>(bytes) / s);
+  for (ReadFn read : patterns) {
+    for (int pass = 0; pass < 3; ++pass) {
+      const auto t0 = std::chrono::steady_clock::now();
+      pool.run([&](int thread, int threads) {
+        const size_t b = n * static_cast<size_t>(thread) / static_cast<size_t>(threads);
+        const size_t e = n * static_cast<size_t>(thread + 1) / static_cast<size_t>(threads);
+        sinks[static_cast<size_t>(thread) * 8] += read(buf.get() + b, e - b);
+      });
+      const double s = seconds_since(t0);
+      best = std::max(best, static_cast<double>(bytes) / s);
+    }
   }
   volatile uint64_t keep = 0;
   for (auto v : sinks) keep = keep + v;

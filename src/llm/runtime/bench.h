@@ -15,6 +15,7 @@ struct BenchResult {
   int32_t n_prompt = 0;
   int32_t n_gen = 0;
   int n_threads = 0;
+  int32_t n_parallel = 1;  // tg: sequences decoded together (tokens/s counts all of them)
   double avg_ts = 0;    // tokens per second, mean over repetitions
   double stddev_ts = 0;
   std::vector<double> samples_ts;
@@ -27,8 +28,11 @@ struct BenchResult {
 };
 
 // Runs pp (n_prompt tokens in one batch) and/or tg (n_gen tokens one at a time) `reps` times
-// after one warm-up each. n_prompt or n_gen 0 skips that test.
-std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n_gen, int reps);
+// after one warm-up each. n_prompt or n_gen 0 skips that test. With n_parallel > 1 (the engine
+// opened with n_seq >= n_parallel), tg decodes n_parallel sequences together, one token of each
+// per pass over the weights.
+std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n_gen, int reps,
+                                     int32_t n_parallel = 1);
 
 // Bytes of weights a decode step reads: every layer, the output head and norms, one embedding row.
 uint64_t weight_bytes_per_token(const Model& model);

@@ -61,7 +61,10 @@ Context::Context(const Model& model, const ContextParams& params)
   const auto kvd = static_cast<uint64_t>(kv_dim);
   const auto ff = static_cast<uint64_t>(c.n_ff);
   kv_row_bytes_ = ggml_row_bytes(params_.kv_type, kvd);
-  const uint64_t kv_bytes = 2 * kv_row_bytes_ * static_cast<uint64_t>(n_ctx_) * static_cast<uint64_t>(c.n_layers);
+  if (params_.n_seq < 1) fail("number of sequences must be >= 1 (got {})", params_.n_seq);
+  const auto n_seq = static_cast<uint64_t>(params_.n_seq);
+  const uint64_t kv_bytes =
+      2 * kv_row_bytes_ * static_cast<uint64_t>(n_ctx_) * static_cast<uint64_t>(c.n_layers) * n_seq;
   // Activation bytes per token of batch: the f32 buffers below plus the widest quantized copy.
   uint64_t act_row = 0;
   for (uint64_t cols : {d, q_dim, ff}) {
@@ -119,7 +122,9 @@ Context::Context(const Model& model, const ContextParams& params)
   }
   output_norm_ = store_->small_tensor_f32(model.weights().output_norm);
 
-  k_cache_.assign(static_cast<size_t>(c.n_layers), std::vector<uint8_t>(kv_row_bytes_ * static_cast<uint64_t>(n_ctx_)));
+  k_cache_.assign(static_cast<size_t>(c.n_layers),
+                  std::vector<uint8_t>(kv_row_bytes_ * static_cast<uint64_t>(n_ctx_) * n_seq));
+  n_past_.assign(n_seq, 0);
   v_cache_ = k_cache_;
 
   const auto B = static_cast<size_t>(params_.n_batch);
@@ -134,42 +139,100 @@ Context::Context(const Model& model, const ContextParams& params)
   if (c.fused_qkv) qkv_.resize(B * (q_dim + 2 * kvd));
   act_q_.reserve(B * act_row);
   logits_.reserve(static_cast<size_t>(c.n_vocab));
+  pos_.resize(B);
+  seq_zero_.assign(B, 0);
   att_scores_.resize(static_cast<size_t>(pool_.size()) *
                      (static_cast<size_t>(n_ctx_) + static_cast<size_t>(c.head_dim) * 2));
 }
 
 Context::~Context() = default;
 
-void Context::truncate(int32_t n) {
-  if (n < 0 || n > n_past_) fail("cannot truncate context to {} tokens (it holds {})", n, n_past_);
-  n_past_ = n;
+void Context::linear(const Tensor& W, const float* X, int64_t n_tokens, float* Y, ThreadPool& pool,
+                     std::vector<uint8_t>& scratch, bool exact) {
+  if (linear_observer_) linear_observer_(W.name, X, n_tokens, W.cols);  // observer hook
+  vigil::linear(W, X, n_tokens, Y, pool, scratch, exact);
+}
+
+void Context::linear_group(std::span<const LinearOut> outs, const float* X, int64_t n_tokens,
+                           bool exact) {
+  if (linear_observer_) {
+    for (const LinearOut& o : outs) linear_observer_(o.W->name, X, n_tokens, o.W->cols);
+  }
+  vigil::linear_group(outs, X, n_tokens, pool_, act_q_, exact);
+}
+
+void Context::truncate(int32_t n, int32_t seq) {
+  if (seq < 0 || seq >= params_.n_seq) fail("sequence {} does not exist (context has {})", seq, params_.n_seq);
+  int32_t& past = n_past_[static_cast<size_t>(seq)];
+  if (n < 0 || n > past) fail("cannot truncate context to {} tokens (it holds {})", n, past);
+  past = n;
 }
 
 std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_logits) {
-  const int32_t n_vocab = model_.config().n_vocab;
   if (tokens.empty()) fail("eval: no tokens");
-  if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > n_ctx_) {
+  if (static_cast<int64_t>(n_past_[0]) + static_cast<int64_t>(tokens.size()) > n_ctx_) {
     fail("context overflow: {} tokens in the cache + {} new > context size {} (use --ctx)",
-         n_past_, tokens.size(), n_ctx_);
+         n_past_[0], tokens.size(), n_ctx_);
   }
+  return eval_tokens(tokens, {}, all_logits);
+}
+
+std::span<const float> Context::eval_batch(std::span<const int32_t> tokens,
+                                           std::span<const int32_t> seq_ids, bool all_logits) {
+  if (tokens.empty()) fail("eval_batch: no tokens");
+  if (seq_ids.size() != tokens.size()) {
+    fail("eval_batch: {} tokens but {} sequence ids", tokens.size(), seq_ids.size());
+  }
+  std::vector<int64_t> added(static_cast<size_t>(params_.n_seq), 0);
+  for (int32_t s : seq_ids) {
+    if (s < 0 || s >= params_.n_seq) fail("sequence {} does not exist (context has {})", s, params_.n_seq);
+    ++added[static_cast<size_t>(s)];
+  }
+  for (int32_t s = 0; s < params_.n_seq; ++s) {
+    const int32_t past = n_past_[static_cast<size_t>(s)];
+    if (past + added[static_cast<size_t>(s)] > n_ctx_) {
+      fail("context overflow in sequence {}: {} tokens in the cache + {} new > context size {} (use --ctx)",
+           s, past, added[static_cast<size_t>(s)], n_ctx_);
+    }
+  }
+  return eval_tokens(tokens, seq_ids, all_logits);
+}
+
+std::span<const float> Context::eval_tokens(std::span<const int32_t> tokens,
+                                            std::span<const int32_t> seq_ids, bool all_logits) {
+  const int32_t n_vocab = model_.config().n_vocab;
   for (int32_t id : tokens) {
     if (id < 0 || id >= n_vocab) fail("token id {} is out of range (vocabulary has {})", id, n_vocab);
   }
-  logits_.resize(static_cast<size_t>(n_vocab) * (all_logits ? tokens.size() : 1));
-  for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(params_.n_batch)) {
-    const size_t n = std::min(tokens.size() - start, static_cast<size_t>(params_.n_batch));
-    const bool last_chunk = start + n == tokens.size();
-    float* out = all_logits ? logits_.data() + start * static_cast<size_t>(n_vocab) : logits_.data();
-    if (all_logits || last_chunk) {
-      eval_chunk(tokens.subspan(start, n), all_logits, out);
-    } else {
-      eval_chunk(tokens.subspan(start, n), false, nullptr);
+  // Which logits row each token fills (-1: none): every token, or the last token of each
+  // sequence in the call, rows in increasing sequence id.
+  const size_t n_tok = tokens.size();
+  auto seq_of = [&](size_t t) { return seq_ids.empty() ? 0 : seq_ids[t]; };
+  out_row_.assign(n_tok, -1);
+  size_t n_rows = 0;
+  if (all_logits) {
+    for (size_t t = 0; t < n_tok; ++t) out_row_[t] = static_cast<int32_t>(t);
+    n_rows = n_tok;
+  } else {
+    std::vector<int32_t>& last = last_of_seq_;
+    last.assign(static_cast<size_t>(params_.n_seq), -1);
+    for (size_t t = 0; t < n_tok; ++t) last[static_cast<size_t>(seq_of(t))] = static_cast<int32_t>(t);
+    for (int32_t t : last) {
+      if (t >= 0) out_row_[static_cast<size_t>(t)] = static_cast<int32_t>(n_rows++);
     }
+  }
+  logits_.resize(static_cast<size_t>(n_vocab) * n_rows);
+  for (size_t start = 0; start < n_tok; start += static_cast<size_t>(params_.n_batch)) {
+    const size_t n = std::min(n_tok - start, static_cast<size_t>(params_.n_batch));
+    const auto seqs = seq_ids.empty() ? std::span<const int32_t>(seq_zero_.data(), n)
+                                      : seq_ids.subspan(start, n);
+    eval_chunk(tokens.subspan(start, n), seqs, std::span<const int32_t>(out_row_).subspan(start, n));
   }
   return {logits_.data(), logits_.size()};
 }
 
-void Context::eval_chunk(std::span<const int32_t> tokens, bool all_logits, float* logits_out) {
+void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_t> seq_ids,
+                         std::span<const int32_t> out_rows) {
   const ModelConfig& c = model_.config();
   const auto T = static_cast<int64_t>(tokens.size());
   const int64_t d = c.n_embd;
@@ -181,6 +244,13 @@ void Context::eval_chunk(std::span<const int32_t> tokens, bool all_logits, float
   float* xb = xb_.data();
 
   for (int64_t t = 0; t < T; ++t) store_->embed_row(tokens[static_cast<size_t>(t)], x + t * d);
+  // Positions: each sequence continues where it stopped, its tokens in order.
+  for (int64_t t = 0; t < T; ++t) {
+    const auto s = static_cast<size_t>(seq_ids[static_cast<size_t>(t)]);
+    int32_t before = 0;
+    for (int64_t u = 0; u < t; ++u) before += seq_ids[static_cast<size_t>(u)] == seq_ids[static_cast<size_t>(t)];
+    pos_[static_cast<size_t>(t)] = n_past_[s] + before;
+  }
   auto capture = [&](int32_t slot) {
     if (capture_ == nullptr) return;
     if (slot == 0) capture_->assign(static_cast<size_t>((c.n_layers + 1) * T * d), 0.0f);
@@ -204,9 +274,8 @@ void Context::eval_chunk(std::span<const int32_t> tokens, bool all_logits, float
         std::memcpy(v_.data() + t * kv_dim, row + q_dim + kv_dim, sizeof(float) * static_cast<size_t>(kv_dim));
       }
     } else {
-      linear(w.wq, xb, T, q_.data(), pool_, act_q_, exact);
-      linear(w.wk, xb, T, k_.data(), pool_, act_q_, exact);
-      linear(w.wv, xb, T, v_.data(), pool_, act_q_, exact);
+      const LinearOut qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+      linear_group(qkv, xb, T, exact);
     }
     if (!s.bq.empty()) {
       for (int64_t t = 0; t < T; ++t) {
@@ -218,15 +287,16 @@ void Context::eval_chunk(std::span<const int32_t> tokens, bool all_logits, float
       }
     }
     for (int64_t t = 0; t < T; ++t) {
-      const int32_t pos = n_past_ + static_cast<int32_t>(t);
+      const int32_t pos = pos_[static_cast<size_t>(t)];
       for (int32_t h = 0; h < c.n_head; ++h) rope_.apply(q_.data() + t * q_dim + h * hd, pos);
       for (int32_t h = 0; h < c.n_head_kv; ++h) rope_.apply(k_.data() + t * kv_dim + h * hd, pos);
-      uint8_t* krow = k_cache_[static_cast<size_t>(layer)].data() + static_cast<uint64_t>(pos) * kv_row_bytes_;
-      uint8_t* vrow = v_cache_[static_cast<size_t>(layer)].data() + static_cast<uint64_t>(pos) * kv_row_bytes_;
+      const uint64_t row = static_cast<uint64_t>(seq_ids[static_cast<size_t>(t)]) * static_cast<uint64_t>(n_ctx_) + static_cast<uint64_t>(pos);
+      uint8_t* krow = k_cache_[static_cast<size_t>(layer)].data() + row * kv_row_bytes_;
+      uint8_t* vrow = v_cache_[static_cast<size_t>(layer)].data() + row * kv_row_bytes_;
       store_row(params_.kv_type, k_.data() + t * kv_dim, krow, kv_dim);
       store_row(params_.kv_type, v_.data() + t * kv_dim, vrow, kv_dim);
     }
-    attention(layer, T);
+    attention(layer, T, seq_ids);
     linear(w.wo, att_.data(), T, xb, pool_, act_q_, exact);
     for (int64_t i = 0; i < T * d; ++i) x[i] += xb[i];
 
@@ -242,8 +312,8 @@ void Context::eval_chunk(std::span<const int32_t> tokens, bool all_logits, float
         std::memcpy(hb2_.data() + t * ff, g, sizeof(float) * static_cast<size_t>(ff));
       }
     } else {
-      linear(w.w_gate, xb, T, hb2_.data(), pool_, act_q_, exact);
-      linear(w.w_up, xb, T, hb_.data(), pool_, act_q_, exact);
+      const LinearOut gate_up[] = {{&w.w_gate, hb2_.data()}, {&w.w_up, hb_.data()}};
+      linear_group(gate_up, xb, T, exact);
       ops::swiglu(hb2_.data(), hb_.data(), T * ff);
     }
     linear(w.w_down, hb2_.data(), T, xb, pool_, act_q_, exact);
@@ -253,20 +323,27 @@ void Context::eval_chunk(std::span<const int32_t> tokens, bool all_logits, float
   }
   capture_ = nullptr;
 
-  n_past_ += static_cast<int32_t>(T);
+  for (int64_t t = 0; t < T; ++t) ++n_past_[static_cast<size_t>(seq_ids[static_cast<size_t>(t)])];
   const Tensor& output = store_->acquire_output();
-  if (logits_out != nullptr) {
-    const int64_t first = all_logits ? 0 : T - 1;
-    const int64_t n_out = T - first;
-    for (int64_t t = first; t < T; ++t) {
-      ops::rmsnorm(xb + (t - first) * d, x + t * d, output_norm_.data(), d, c.rms_eps);
-    }
-    linear(output, xb, n_out, logits_out, pool_, act_q_, exact);
+  // Output head for the tokens that want logits (contiguous rows of logits_ when several).
+  int64_t n_out = 0;
+  int32_t first_row = -1;
+  for (int64_t t = 0; t < T; ++t) {
+    const int32_t row = out_rows[static_cast<size_t>(t)];
+    if (row < 0) continue;
+    if (first_row < 0) first_row = row;
+    if (row != first_row + n_out) fail("internal: logits rows of a chunk are not contiguous");
+    ops::rmsnorm(xb + n_out * d, x + t * d, output_norm_.data(), d, c.rms_eps);
+    ++n_out;
+  }
+  if (n_out > 0) {
+    linear(output, xb, n_out, logits_.data() + static_cast<size_t>(first_row) * c.n_vocab, pool_,
+           act_q_, exact);
   }
   store_->release_output();
 }
 
-void Context::attention(int32_t layer, int64_t T) {
+void Context::attention(int32_t layer, int64_t T, std::span<const int32_t> seq_ids) {
   const ModelConfig& c = model_.config();
   const int64_t hd = c.head_dim;
   const int64_t q_dim = static_cast<int64_t>(c.n_head) * hd;
@@ -286,10 +363,12 @@ void Context::attention(int32_t layer, int64_t T) {
       const int64_t t = task / c.n_head;
       const int32_t h = static_cast<int32_t>(task % c.n_head);
       const int32_t kvh = h / group;
-      const int32_t pos = n_past_ + static_cast<int32_t>(t);
-      const int32_t first = c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0;
+      const int32_t pos = pos_[static_cast<size_t>(t)];
+      // Rows of this token's sequence (its cache starts at row seq * n_ctx).
+      const int32_t base = seq_ids[static_cast<size_t>(t)] * n_ctx_;
+      const int32_t first = base + (c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0);
       const float* q = q_.data() + t * q_dim + h * hd;
-      const int32_t n = pos + 1 - first;
+      const int32_t n = base + pos + 1 - first;
       for (int32_t j = 0; j < n; ++j) {
         load_row(kv_type, kc + static_cast<uint64_t>(first + j) * kv_row_bytes_ + kvh * head_bytes, tmp, hd);
         scores[j] = dot_f32(q, tmp, hd) * scale;

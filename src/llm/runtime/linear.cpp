@@ -79,4 +79,77 @@ void linear(const Tensor& W, const float* X, int64_t n_tokens, float* Y, ThreadP
   });
 }
 
+void linear_group(std::span<const LinearOut> outs, const float* X, int64_t n_tokens,
+                  ThreadPool& pool, std::vector<uint8_t>& scratch, bool exact) {
+  constexpr size_t kMaxOuts = 4;
+  if (outs.empty()) return;
+  if (outs.size() > kMaxOuts) fail("linear_group: {} products (at most {})", outs.size(), kMaxOuts);
+  const int64_t n_cols = outs[0].W->cols;
+  const kernels::KernelTable& table = kernels::kernels();
+  const kernels::DotKernels* k[kMaxOuts];
+  // Distinct activation types (at most one buffer each) and where each output finds its input.
+  GgmlType act_types[kMaxOuts];
+  size_t act_offset[kMaxOuts];
+  size_t act_stride[kMaxOuts];
+  size_t n_act = 0, total = 0;
+  const void* x_act[kMaxOuts];
+  size_t x_stride[kMaxOuts];
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const Tensor& W = *outs[i].W;
+    if (W.cols != n_cols) {
+      fail("linear_group: '{}' has {} columns, '{}' {}", W.name, W.cols, outs[0].W->name, n_cols);
+    }
+    k[i] = exact ? &table.dot(W.type, GgmlType::F32) : &table.dot(W.type);
+    size_t a = 0;
+    while (a < n_act && act_types[a] != k[i]->act_type) ++a;
+    if (a == n_act && k[i]->act_type != GgmlType::F32) {
+      act_types[a] = k[i]->act_type;
+      act_stride[a] = kernels::activation_bytes(k[i]->act_type, n_cols);
+      act_offset[a] = total;
+      total += (act_stride[a] * static_cast<size_t>(n_tokens) + 63) / 64 * 64;
+      ++n_act;
+    }
+  }
+  if (scratch.size() < total + 64) scratch.resize(total + 64);
+  // 64-byte aligned start (kActivationAlignment) whatever the vector's allocation.
+  uint8_t* base = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+  if (n_act > 0) {
+    pool.parallel_for(n_tokens * static_cast<int64_t>(n_act), 1, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j) {
+        const size_t a = static_cast<size_t>(j / n_tokens);
+        const int64_t t = j % n_tokens;
+        kernels::quantize_activations(act_types[a], X + t * n_cols,
+                                      base + act_offset[a] + static_cast<size_t>(t) * act_stride[a],
+                                      n_cols);
+      }
+    });
+  }
+  for (size_t i = 0; i < outs.size(); ++i) {
+    x_act[i] = X;
+    x_stride[i] = static_cast<size_t>(n_cols) * sizeof(float);
+    for (size_t a = 0; a < n_act; ++a) {
+      if (act_types[a] == k[i]->act_type) {
+        x_act[i] = base + act_offset[a];
+        x_stride[i] = act_stride[a];
+      }
+    }
+  }
+  pool.run([&](int thread, int n_threads) {
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const Tensor& W = *outs[i].W;
+      // This thread's slice of W, in whole 4-row tiles (the kernels' decode tile).
+      const int64_t tiles = (W.rows + 3) / 4;
+      const int64_t r0 = std::min(W.rows, tiles * thread / n_threads * 4);
+      const int64_t r1 = std::min(W.rows, tiles * (thread + 1) / n_threads * 4);
+      if (r0 >= r1) continue;
+      if (n_tokens == 1) {
+        k[i]->matvec(W.data, W.row_bytes(), n_cols, r0, r1, x_act[i], outs[i].Y);
+      } else {
+        k[i]->matmul(W.data, W.row_bytes(), n_cols, r0, r1, x_act[i], x_stride[i], n_tokens,
+                     outs[i].Y, W.rows);
+      }
+    }
+  });
+}
+
 }  // namespace vigil

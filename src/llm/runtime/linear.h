@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -16,6 +17,17 @@ namespace vigil {
 // activations (reference mode).
 void linear(const Tensor& W, const float* X, int64_t n_tokens, float* Y, ThreadPool& pool,
             std::vector<uint8_t>& scratch, bool exact);
+
+// Several products with the same input X (q/k/v, gate/up): Y_i = X · W_iᵀ. Equal to calling
+// linear() for each, but X is quantized once per activation type and all rows of all matrices run
+// in one parallel step (each thread takes the same slice of every matrix), which saves a
+// fork/join and keeps both cores streaming during decode. At most 4 products.
+struct LinearOut {
+  const Tensor* W;
+  float* Y;  // [n_tokens][W->rows]
+};
+void linear_group(std::span<const LinearOut> outs, const float* X, int64_t n_tokens,
+                  ThreadPool& pool, std::vector<uint8_t>& scratch, bool exact);
 
 // Reads row `r` of `t` as f32 (embedding lookup, small tensors).
 void tensor_row_f32(const Tensor& t, int64_t r, float* out);
