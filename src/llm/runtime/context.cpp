@@ -66,16 +66,22 @@ Context::Context(const Model& model, const ContextParams& params)
   const uint64_t kv_bytes =
       2 * kv_row_bytes_ * static_cast<uint64_t>(n_ctx_) * static_cast<uint64_t>(c.n_layers) * n_seq;
   // Activation bytes per token of batch: the f32 buffers below plus the widest quantized copy.
+  // Every matrix's own input width and activation type (mixes such as q4_k_m vary both by layer);
+  // linear_group may hold two activation types of the same input at once, hence the factor 2.
   uint64_t act_row = 0;
-  for (uint64_t cols : {d, q_dim, ff}) {
-    for (const Tensor* t : {&model.weights().layers[0].wq, &model.weights().layers[0].w_down,
-                            &model.weights().layers[0].wqkv, &model.weights().output}) {
-      if (t->present() && kernels::has_kernels(t->type)) {
-        const GgmlType at = kernels::vec_dot_type(t->type);
-        act_row = std::max<uint64_t>(act_row, kernels::activation_bytes(at, static_cast<int64_t>(cols)));
-      }
+  auto account = [&](const Tensor& t) {
+    if (t.present() && t.rows > 1 && kernels::has_kernels(t.type)) {
+      const GgmlType at = kernels::vec_dot_type(t.type);
+      act_row = std::max<uint64_t>(act_row, 2 * (kernels::activation_bytes(at, t.cols) + 64));
+    }
+  };
+  for (const auto& l : model.weights().layers) {
+    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up, &l.w_gate_up,
+                            &l.w_down}) {
+      account(*t);
     }
   }
+  account(model.weights().output);
   const uint64_t per_token =
       4 * (d + std::max(d, q_dim) + q_dim + 2 * kvd + q_dim + 3 * ff + (c.fused_qkv ? q_dim + 2 * kvd : 0)) +
       act_row;
