@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   vigil::cli::register_vision(app);
   vigil::cli::register_speech(app);
   vigil::cli::register_run(app);
+  vigil::cli::register_perplexity(app);
+  vigil::cli::register_imatrix(app);
+  vigil::cli::register_prune(app);
+  vigil::cli::register_quantize(app);
 
   try {
     app.parse(argc, argv);
