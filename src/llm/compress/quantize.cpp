@@ -198,20 +198,6 @@ struct Source {
   std::shared_ptr<safetensors::SafetensorsModel> st;
 };
 
-GgmlType ggml_type_of(const safetensors::TensorInfo& t, const std::string& file) {
-  switch (t.dtype) {
-    case safetensors::Dtype::F32:
-      return GgmlType::F32;
-    case safetensors::Dtype::F16:
-      return GgmlType::F16;
-    case safetensors::Dtype::BF16:
-      return GgmlType::BF16;
-    default:
-      fail("{}: tensor '{}': dtype {} is not supported (expected F32, F16 or BF16)", file, t.name,
-           safetensors::dtype_name(t.dtype));
-  }
-}
-
 void sort_sources(std::vector<SourceTensor>& tensors) {
   std::sort(tensors.begin(), tensors.end(), [](const SourceTensor& a, const SourceTensor& b) {
     const int la = layer_of(a.name), lb = layer_of(b.name);
@@ -304,7 +290,7 @@ Source open_hf(const std::string& input) {
     SourceTensor st;
     st.name = gname;
     st.shape.assign(t->shape.rbegin(), t->shape.rend());
-    st.type = ggml_type_of(*t, s.st->shard_path(t->name));
+    st.type = safetensors::weight_type(*t, s.st->shard_path(t->name));
     st.data = t->data;
     st.st = t;
     st.permute_heads = permute_heads(config, gname);

@@ -507,4 +507,18 @@ std::vector<float> to_f32(const TensorInfo& tensor) {
   return out;
 }
 
+GgmlType weight_type(const TensorInfo& t, const std::string& file) {
+  switch (t.dtype) {
+    case Dtype::F32:
+      return GgmlType::F32;
+    case Dtype::F16:
+      return GgmlType::F16;
+    case Dtype::BF16:
+      return GgmlType::BF16;
+    default:
+      fail("{}: tensor '{}': dtype {} is not supported for weights (expected F32, F16 or BF16)",
+           file, t.name, dtype_name(t.dtype));
+  }
+}
+
 }  // namespace vigil::safetensors

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "llm/quant/types.h"
 
 namespace vigil::safetensors {
 
@@ -45,6 +46,10 @@ struct TensorInfo {
   uint64_t row_length() const { return shape.empty() ? 1 : shape.back(); }
   uint64_t n_rows() const;  // n_values / row_length (0 if the tensor is empty)
 };
+
+// The ggml type a weight tensor of `t`'s dtype is read as (F32, F16, BF16). Throws vigil::Error
+// naming `file`, the tensor and its dtype for any other dtype.
+GgmlType weight_type(const TensorInfo& t, const std::string& file);
 
 class SafetensorsFile {
  public:

@@ -14,20 +14,6 @@
 namespace vigil {
 namespace {
 
-GgmlType ggml_type_of(const safetensors::TensorInfo& t, const std::string& file) {
-  switch (t.dtype) {
-    case safetensors::Dtype::F32:
-      return GgmlType::F32;
-    case safetensors::Dtype::F16:
-      return GgmlType::F16;
-    case safetensors::Dtype::BF16:
-      return GgmlType::BF16;
-    default:
-      fail("{}: tensor '{}': dtype {} is not supported for weights (expected F32, F16 or BF16)",
-           file, t.name, safetensors::dtype_name(t.dtype));
-  }
-}
-
 }  // namespace
 
 void Model::load_hf(const std::string& dir) {
@@ -50,7 +36,7 @@ void Model::load_hf(const std::string& dir) {
     }
     Tensor out;
     out.name = name;
-    out.type = ggml_type_of(*t, m.shard_path(name));
+    out.type = safetensors::weight_type(*t, m.shard_path(name));
     out.cols = static_cast<int64_t>(t->row_length());
     out.rows = static_cast<int64_t>(t->n_rows());
     out.data = t->data;

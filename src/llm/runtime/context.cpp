@@ -251,11 +251,9 @@ void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_
 
   for (int64_t t = 0; t < T; ++t) store_->embed_row(tokens[static_cast<size_t>(t)], x + t * d);
   // Positions: each sequence continues where it stopped, its tokens in order.
+  next_pos_ = n_past_;
   for (int64_t t = 0; t < T; ++t) {
-    const auto s = static_cast<size_t>(seq_ids[static_cast<size_t>(t)]);
-    int32_t before = 0;
-    for (int64_t u = 0; u < t; ++u) before += seq_ids[static_cast<size_t>(u)] == seq_ids[static_cast<size_t>(t)];
-    pos_[static_cast<size_t>(t)] = n_past_[s] + before;
+    pos_[static_cast<size_t>(t)] = next_pos_[static_cast<size_t>(seq_ids[static_cast<size_t>(t)])]++;
   }
   auto capture = [&](int32_t slot) {
     if (capture_ == nullptr) return;
@@ -329,7 +327,7 @@ void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_
   }
   capture_ = nullptr;
 
-  for (int64_t t = 0; t < T; ++t) ++n_past_[static_cast<size_t>(seq_ids[static_cast<size_t>(t)])];
+  n_past_ = next_pos_;
   const Tensor& output = store_->acquire_output();
   // Output head for the tokens that want logits (contiguous rows of logits_ when several).
   int64_t n_out = 0;
