@@ -1,91 +1,134 @@
-// vigil run: the main job. The full pipeline (video → perception → events → LLM report → voice)
-// is being built module by module (see README "What works today"); this command runs the stages
-// that exist on the embedded default and says plainly which ones it skipped.
-#include <cstdio>
+// vigil run: the main job — video -> perception -> events -> store -> LLM reports -> alerts
+// (console, speech, webhook, MQTT) -> events.jsonl, report.html, WAV files and the annotated
+// video in the output folder. The work is fusion::run_site (src/fusion/run.h); this file maps
+// the command line onto it. `vigil ask` (cmd_ask.cpp) is registered from here as well.
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 
 #include "base/error.h"
-#include "base/units.h"
 #include "cli/commands.h"
-#include "cli/options.h"
-#include "llm/runtime/bench.h"
+#include "fusion/config.h"
+#include "fusion/run.h"
+#include "server/run_hooks.h"
 
 namespace vigil::cli {
+
 namespace {
 
-// The bundled model when it exists, else the shared test model (random weights).
-std::string default_model() {
-  namespace fs = std::filesystem;
-  if (const char* env = std::getenv("VIGIL_MODEL")) return env;
-  const fs::path bundled = fs::path(VIGIL_SOURCE_DIR) / "models" / "vigil-default-q8_0.gguf";
-  if (fs::exists(bundled)) return bundled.string();
-  const fs::path test_model = fs::path(VIGIL_SHARED_DIR) / "testdata/models/qwen2/model-q8_0.gguf";
-  if (fs::exists(test_model)) return test_model.string();
-  fail("no default model: {} and {} are missing (pass -m MODEL or set VIGIL_MODEL)",
-       bundled.string(), test_model.string());
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int) {
+  g_interrupted.store(true);
 }
 
 }  // namespace
 
+// The site file used without --config: configs/demo.yaml here, else in the source tree.
+std::string default_site_config() {
+  namespace fs = std::filesystem;
+  if (fs::exists("configs/demo.yaml")) return "configs/demo.yaml";
+  const fs::path in_tree = fs::path(VIGIL_SOURCE_DIR) / "configs" / "demo.yaml";
+  if (fs::exists(in_tree)) return in_tree.string();
+  fail_usage("no configs/demo.yaml here or in {}; pass --config", VIGIL_SOURCE_DIR);
+}
+
 void register_run(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run", "The main job on the embedded default (see README)");
+  auto* cmd = app.add_subcommand(
+      "run",
+      "The main job: video -> events -> LLM reports -> spoken alerts (see docs/DECISION.md)");
   struct Opts {
+    std::string config;
+    std::string source;
+    std::string out = "out/run";
     std::string model;
-    int threads = 0;
-    int32_t max_tokens = 48;
+    double max_seconds = 0;
+    bool realtime = false;
+    bool play = false;
+    bool no_video = false;
+    bool no_resume = false;
+    bool quiet = false;
+    int threads = -1;
+    bool serve = false;
+    bool exit_at_end = false;
+    server::RunServerOptions serving;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("-m,--model", o->model, "Model (default: the bundled model)");
-  cmd->add_option("-t,--threads", o->threads, "Compute threads (0 = all cores)");
-  cmd->add_option("-n,--max-tokens", o->max_tokens, "Report length limit in tokens");
+  cmd->add_option("--config", o->config, "Site configuration (default: configs/demo.yaml)");
+  cmd->add_option("--source", o->source,
+                  "Video file, stream URL, camera or image folder "
+                  "(overrides source.uri)");
+  cmd->add_option("--out", o->out, "Output folder (events.jsonl, store, report.html, WAV, video)")
+      ->capture_default_str();
+  cmd->add_option("-m,--model", o->model,
+                  "GGUF report model (default: llm.model, else the "
+                  "bundled model, else the shared test model)");
+  cmd->add_option("--max-seconds", o->max_seconds, "Stop after this much stream time (s)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--realtime", o->realtime, "Pace a file to its timestamps, like a camera");
+  cmd->add_flag("--play", o->play, "Also play spoken alerts (ALSA)");
+  cmd->add_flag("--no-video", o->no_video, "Do not write the annotated video");
+  cmd->add_flag("--no-resume", o->no_resume,
+                "Start the source from the beginning even if a killed run stopped midway");
+  cmd->add_flag("-q,--quiet", o->quiet, "No status line");
+  cmd->add_option("-t,--threads", o->threads, "LLM compute threads (overrides llm.threads)");
+  // --serve: the HTTP server (docs/SERVER.md) on the same model, live while the run goes on.
+  CLI::Option* serve_flag =
+      cmd->add_flag("--serve", o->serve,
+                    "Serve the dashboard, event API and OpenAI API while running (docs/SERVER.md); "
+                    "after the source ends, keep serving until Ctrl-C");
+  cmd->add_flag("--exit-at-end", o->exit_at_end, "With --serve: stop when the source ends")
+      ->needs(serve_flag);
+  cmd->add_option("--host", o->serving.server.host,
+                  "With --serve: address to bind (non-loopback needs --api-key)")
+      ->capture_default_str()
+      ->needs(serve_flag);
+  cmd->add_option("--port", o->serving.server.port, "With --serve: port (0 = any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535))
+      ->needs(serve_flag);
+  cmd->add_option("--api-key", o->serving.server.api_key,
+                  "With --serve: require 'Authorization: Bearer KEY' (default: $VIGIL_API_KEY)")
+      ->envname("VIGIL_API_KEY");
+  cmd->add_option("--web-root", o->serving.server.web_root,
+                  "With --serve: dashboard files from this folder instead of the embedded copy")
+      ->needs(serve_flag);
+  cmd->add_option("--parallel", o->serving.parallel,
+                  "With --serve: sequences decoded together (reports, answers, API requests)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64))
+      ->needs(serve_flag);
   cmd->callback([o] {
-    const std::string model = o->model.empty() ? default_model() : o->model;
-    std::printf("vigil run — stages available in this build:\n");
-    std::printf("  perception (video, detection, tracking, rules): not built yet — using a scripted event\n");
-    std::printf("  speech (TTS/STT): not built yet — the report is printed\n");
-    std::printf("  LLM engine: %s\n\n", model.c_str());
-
-    EngineOptions eo;
-    eo.model_path = model;
-    eo.n_threads = o->threads;
-    eo.n_ctx = 512;
-    Engine engine(eo);
-    const auto& c = engine.model().config();
-    std::printf("model: %s, %d layers, hidden %d, %d heads (%d kv), vocab %d, %s of weights, chat "
-                "template %s\n",
-                c.arch.c_str(), c.n_layers, c.n_embd, c.n_head, c.n_head_kv, c.n_vocab,
-                format_bytes(engine.model().weight_bytes()).c_str(),
-                std::string(chat_format_name(engine.chat_format())).c_str());
-
-    const std::string event =
-        R"({"rule":"intrusion","zone":"loading dock","class":"person","count":1,)"
-        R"("start":"14:02:11","duration_s":42})";
-    std::printf("event: %s\n", event.c_str());
-    GenerateRequest req;
-    req.prompt = engine.apply_chat_template(
-        {{"system", "You write one-sentence security reports from event facts."},
-         {"user", "Event: " + event}});
-    req.add_bos = false;
-    req.max_tokens = o->max_tokens;
-    req.sampling.temperature = 0;  // greedy: reports are reproducible
-    std::printf("report: ");
-    auto r = engine.generate(req, [](std::string_view piece) {
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-      return true;
-    });
-    const auto& s = r.stats;
-    std::printf("\n\nprompt %d tokens in %.1f ms (%.1f tok/s); report %d tokens in %.1f ms (%.1f "
-                "tok/s); first token after %.1f ms; %s of weights read per token\n",
-                s.n_prompt, s.prompt_ms, s.n_prompt * 1000.0 / std::max(s.prompt_ms, 1e-3),
-                s.n_generated, s.generate_ms,
-                s.n_generated * 1000.0 / std::max(s.generate_ms, 1e-3), s.first_token_ms,
-                format_bytes(weight_bytes_per_token(engine.model())).c_str());
-    if (model.find("testdata") != std::string::npos) {
-      std::printf("note: this is the shared random-weight test model, so the report text is noise; "
-                  "pass -m with a real GGUF for real text.\n");
+    const std::string config_path = o->config.empty() ? default_site_config() : o->config;
+    fusion::RunConfig config = fusion::load_run_config(config_path);
+    if (!o->source.empty()) config.vision.source.uri = o->source;
+    if (o->realtime) config.vision.source.realtime = true;
+    if (o->play) config.alerts.speech.play = true;
+    if (o->threads >= 0) config.llm.threads = o->threads;
+    fusion::RunOptions ro;
+    ro.out_dir = o->out;
+    ro.model = o->model;
+    ro.max_seconds = o->max_seconds;
+    ro.resume = !o->no_resume;
+    ro.write_video = !o->no_video;
+    ro.status_line = !o->quiet;
+    ro.interrupt = &g_interrupted;
+    std::unique_ptr<server::RunServer> serving;
+    if (o->serve) {
+      server::RunServerOptions so = o->serving;
+      so.threads = config.llm.threads;
+      so.ctx = config.llm.ctx;
+      so.serve_after_end = !o->exit_at_end;
+      so.stop = &g_interrupted;
+      serving = std::make_unique<server::RunServer>(config, so);
+      ro.hooks = serving.get();
     }
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    fusion::run_site(config, ro);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
   });
 }
 

@@ -14,6 +14,9 @@ void register_bench(CLI::App& app);     // bench, synth
 void register_vision(CLI::App& app);    // detect, mot-eval
 void register_speech(CLI::App& app);    // listen, say
 void register_run(CLI::App& app);
+void register_ask(CLI::App& app);           // operator questions (fusion)
+void register_eval_reports(CLI::App& app);  // report fact check (fusion)
+void register_serve(CLI::App& app);  // HTTP API, event API, dashboard
 void register_perplexity(CLI::App& app);  // perplexity, KL divergence (compress)
 void register_imatrix(CLI::App& app);     // importance matrix collection (compress)
 void register_prune(CLI::App& app);       // structured pruning (compress)

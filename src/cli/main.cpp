@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   vigil::cli::register_vision(app);
   vigil::cli::register_speech(app);
   vigil::cli::register_run(app);
+  vigil::cli::register_ask(app);
+  vigil::cli::register_eval_reports(app);
+  vigil::cli::register_serve(app);
   vigil::cli::register_perplexity(app);
   vigil::cli::register_imatrix(app);
   vigil::cli::register_prune(app);
