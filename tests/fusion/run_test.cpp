@@ -244,9 +244,14 @@ TEST_F(RunTest, KillNineThenRunAgainKeepsEverythingAnnouncedAndContinues) {
     for (const auto& id : before_kill) EXPECT_TRUE(store.event(id)) << id << " lost by kill -9";
   }
 
+  // The second run goes on past where the first one was to stop, so it surely meets events of
+  // its own however far the killed run got.
+  const std::string args_again =
+      fmt::format("run --config {} --out {} --max-seconds {} -m {} -q --no-video", config_path,
+                  out, 2 * kSeconds, model_path());
   int status = 0;
   const std::string log =
-      run_command(std::string(VIGIL_VIGIL_BINARY) + " " + args + " 2>&1", &status);
+      run_command(std::string(VIGIL_VIGIL_BINARY) + " " + args_again + " 2>&1", &status);
   ASSERT_EQ(status, 0) << log;
   EXPECT_NE(log.find("resumed after frame"), std::string::npos) << log;
   const auto events = read_lines(out + "/events.jsonl");

@@ -1,5 +1,6 @@
 // `vigil tokenize` and `vigil detokenize` as a user runs them.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -26,9 +27,13 @@ struct Result {
 };
 
 Result run(const std::string& args, const std::string& stdin_bytes = "") {
+  // Names unique to this process: ctest runs the tests of this file in parallel processes.
+  static int calls = 0;
   const std::string dir = testing::TempDir();
-  const std::string in_path = dir + "/tok_cli_in.bin";
-  const std::string err_path = dir + "/tok_cli_err.txt";
+  const std::string stem =
+      dir + "/tok_cli_" + std::to_string(getpid()) + "_" + std::to_string(++calls);
+  const std::string in_path = stem + "_in.bin";
+  const std::string err_path = stem + "_err.txt";
   write_file_atomic(in_path, stdin_bytes);
   const std::string cmd = kVigil + " " + args + " < '" + in_path + "' 2> '" + err_path + "'";
   Result r;
@@ -40,6 +45,8 @@ Result run(const std::string& args, const std::string& stdin_bytes = "") {
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.err = read_file(err_path);
+  std::remove(in_path.c_str());
+  std::remove(err_path.c_str());
   return r;
 }
 
