@@ -28,7 +28,10 @@ from factcheck import plural  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Vocabularies. Zone and line names are built from bases x suffixes x spelling styles, so the
-# held-out set (another seed) holds many names never seen in training.
+# held-out set (another seed) holds many names never seen in training. About NOVEL_SHARE of all
+# zone and line names are novel instead (novel_name): pronounceable random words, extra place
+# nouns and single lower-case words, which the model can only get right by copying them from
+# the facts character for character, as it must for the names users give their zones.
 
 ZONE_BASES = [
     "Dock", "Loading Dock", "Loading Bay", "Parking Lot", "Parking Deck", "Car Park", "Lobby",
@@ -48,10 +51,51 @@ LINE_BASES = [
     "Crosswalk", "Driveway", "Tripwire", "Dock Door", "Shutter", "Threshold", "Walkway",
     "Access Road", "Boom Gate", "Roller Door", "Fire Door", "Ramp", "Footpath", "Bridge",
 ]
+# Ordinary place nouns that are not bases: novel names to copy (alone or with the suffixes).
+# They are listed in vocabulary(), so naming one that is not in the input is a hallucination.
+EXTRA_ZONE_NOUNS = [
+    "Orchard", "Courtyard", "Greenhouse", "Terrace", "Meadow", "Quarry", "Silo", "Kiosk", "Patio",
+    "Arcade", "Garden", "Pavilion", "Cellar", "Attic", "Barn", "Stable", "Paddock", "Pasture",
+    "Vineyard", "Nursery", "Library", "Chapel", "Gallery", "Foyer", "Veranda", "Porch",
+    "Balcony", "Cloister", "Quad", "Playground", "Pitch", "Arena", "Stadium", "Gym", "Pool",
+    "Pond", "Marina", "Jetty", "Wharf", "Boathouse", "Promenade", "Esplanade", "Square",
+    "Market", "Bazaar", "Food Court", "Cafe", "Bakery", "Kitchen", "Pantry", "Laundry",
+    "Dormitory", "Classroom", "Auditorium", "Studio", "Theater", "Cinema", "Museum", "Archive",
+    "Annex", "Tower", "Bunker", "Shelter", "Hut", "Cabin", "Conservatory", "Allotment",
+    "Farmyard", "Stockyard", "Sawmill", "Forge", "Foundry", "Kiln", "Refinery", "Gazebo",
+    "Fountain", "Rotunda", "Gatehouse", "Lodge", "Chalet", "Showroom", "Stockroom", "Storeroom",
+    "Cloakroom", "Locker Room", "Washroom", "Infirmary", "Clinic", "Pharmacy", "Observatory",
+    "Aviary", "Kennel", "Dairy", "Granary", "Hayloft", "Loft", "Crypt", "Belfry", "Grove",
+    "Thicket", "Heath", "Marsh", "Dune", "Beach", "Cove", "Lagoon", "Reservoir", "Helipad",
+    "Runway", "Apron", "Taxiway", "Control Tower", "Parade Ground", "Bandstand", "Amphitheater",
+    "Sports Hall", "Tennis Court", "Skate Park", "Grandstand", "Concourse", "Mall", "Ridge",
+    "Hillside", "Riverbank", "Boatyard", "Dockyard", "Shipyard", "Coal Bunker", "Hopper",
+]
+EXTRA_LINE_NOUNS = [
+    "Archway", "Gateway", "Stile", "Portal", "Hatch", "Doorway", "Passage", "Underpass",
+    "Overpass", "Tunnel", "Causeway", "Boardwalk", "Gangway", "Stairway", "Escalator",
+    "Footbridge", "Slipway", "Kerb", "Sidewalk", "Pavement", "Towpath", "Bridleway", "Sideline",
+    "Baseline", "Centerline", "Finish Line", "Start Line", "Stop Line", "Cordon", "Rope Line",
+    "Tollbooth", "Toll Gate", "Ticket Barrier", "Revolving Door", "Sliding Door", "Railing",
+    "Hedge", "Wall", "Ditch", "Drawbridge", "Culvert", "Wicket", "Safety Line", "Queue Line",
+]
 NUMBER_SUFFIXES = [str(i) for i in range(1, 13)]
 LETTER_SUFFIXES = list("ABCDEF")
 COMPASS = ["North", "South", "East", "West"]
 LEVELS = ["Upper", "Lower"]
+
+# Syllables of the random words (tarvek, molu, kelbra, ...).
+ONSETS = (["b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z"] * 4
+          + ["j", "w", "br", "dr", "gr", "kr", "tr", "st", "sk", "th", "sh", "ch"])
+VOWELS = ["a", "e", "i", "o", "u"] * 4 + ["ai", "ei", "ou", "au"]
+CODAS = ["n", "r", "l", "k", "s", "m", "t", "v"] * 3 + ["x", "nd", "rk", "lt", "st", "sh"]
+NOVEL_PREFIXES = {"zone": ["Zone", "Area", "Sector", "Block", "Section", "Field"],
+                  "line": ["Line", "Lane", "Path", "Gate"]}
+
+NOVEL_SHARE = 0.35  # of all zone and line names
+# The demo site's names (configs/demo.yaml): never generated, in any spelling or inside another
+# name, so the demo stays an honest held-out check of copying.
+EXCLUDED_NAMES = ("lawn", "plaza", "midline")
 
 CLASSES = [
     "person", "car", "truck", "van", "bus", "motorcycle", "bicycle", "forklift", "dog", "cat",
@@ -107,36 +151,147 @@ def all_names(bases):
 
 
 def vocabulary():
-    """The zone/class vocabularies `vigil eval-reports` uses to spot hallucinated names."""
+    """The zone/class vocabularies `vigil eval-reports` uses to spot hallucinated names: every
+    base- and noun-derived name in every spelling. Random words (novel_word) cannot be listed,
+    so a report that invents one is not caught as a zone hallucination."""
     zones = set()
-    for name in all_names(ZONE_BASES) + all_names(LINE_BASES):
-        for style in range(4):
-            zones.add(styled(name, style))
+    for bases in (ZONE_BASES, EXTRA_ZONE_NOUNS, LINE_BASES, EXTRA_LINE_NOUNS):
+        for name in all_names(bases):
+            for style in range(4):
+                zones.add(styled(name, style))
     return {"zones": sorted(zones), "classes": sorted(CLASSES)}
 
 
-def make_name(rng, bases):
-    b = rng.choice(bases)
+def is_excluded(name):
+    """True when `name` holds a demo name (lawn, plaza, midline) in any case or spelling."""
+    squeezed = "".join(c for c in name.lower() if c.isalnum())
+    return any(x in squeezed for x in EXCLUDED_NAMES)
+
+
+def affixed(rng, b):
+    """`b` alone or with a number, letter, compass or level word."""
     r = rng.random()
     if r < 0.45:
-        name = f"{b} {rng.choice(NUMBER_SUFFIXES)}"
-    elif r < 0.6:
-        name = f"{b} {rng.choice(LETTER_SUFFIXES)}"
-    elif r < 0.72:
-        name = f"{rng.choice(COMPASS + LEVELS)} {b}"
-    elif r < 0.8:
-        name = f"{b} {rng.choice(COMPASS)}"
-    else:
-        name = b
-    style = rng.choices([0, 1, 2, 3], weights=[60, 12, 22, 6])[0]
-    return styled(name, style)
+        return f"{b} {rng.choice(NUMBER_SUFFIXES)}"
+    if r < 0.6:
+        return f"{b} {rng.choice(LETTER_SUFFIXES)}"
+    if r < 0.72:
+        return f"{rng.choice(COMPASS + LEVELS)} {b}"
+    if r < 0.8:
+        return f"{b} {rng.choice(COMPASS)}"
+    return b
+
+
+def random_style(rng):
+    return rng.choices([0, 1, 2, 3], weights=[60, 12, 22, 6])[0]
+
+
+def make_name(rng, bases):
+    """A zone (bases=ZONE_BASES) or line (bases=LINE_BASES) name: NOVEL_SHARE novel ones."""
+    if rng.random() < NOVEL_SHARE:
+        return novel_name(rng, "line" if bases is LINE_BASES else "zone")
+    return styled(affixed(rng, rng.choice(bases)), random_style(rng))
+
+
+def novel_word(rng):
+    """A pronounceable random word of 1-3 syllables, lower case (tarvek, molu, kelbra)."""
+    n = rng.choices([1, 2, 3], weights=[10, 70, 20])[0]
+    word = ""
+    for i in range(n):
+        last = i == n - 1
+        if i == 0 and rng.random() < 0.15:
+            onset = ""
+        else:
+            onset = rng.choice(ONSETS)
+        coda = rng.choice(CODAS) if rng.random() < (0.9 if n == 1 else 0.45 if last else 0.25) else ""
+        word += onset + rng.choice(VOWELS) + coda
+    return word
+
+
+def novel_name(rng, kind):
+    """A name the model cannot have memorised: a random word alone, paired, with a place noun,
+    a prefix ("zone kelbra 3") or the usual suffixes; an extra place noun (with suffixes); or
+    one short lower-case word ("silo", "tarvek"). Never a demo name, never a piece of the
+    report templates (the checker masks the zone in the report, so a zone inside a template
+    word such as "tered" in "entered" would hide that word)."""
+    nouns = EXTRA_LINE_NOUNS if kind == "line" else EXTRA_ZONE_NOUNS
+    bases = LINE_BASES if kind == "line" else ZONE_BASES
+    while True:
+        r = rng.random()
+        if r < 0.2:  # one short word in lower case, like the demo's "lawn"
+            if rng.random() < 0.5:
+                name = rng.choice([n for n in nouns if " " not in n]).lower()
+            else:
+                name = novel_word(rng)
+                while not 4 <= len(name) <= 8:
+                    name = novel_word(rng)
+        elif r < 0.55:  # an extra place noun with the usual suffixes and spellings
+            name = styled(affixed(rng, rng.choice(nouns)), random_style(rng))
+        else:  # random words
+            w = novel_word(rng).capitalize()
+            while len(w) < 3:
+                w = novel_word(rng).capitalize()
+            s = rng.random()
+            if s < 0.35:
+                name = w
+            elif s < 0.5:
+                name = f"{w} {novel_word(rng).capitalize()}"
+            elif s < 0.8:
+                name = f"{w} {rng.choice(nouns + bases)}"
+            else:
+                name = f"{rng.choice(NOVEL_PREFIXES[kind])} {w}"
+            if rng.random() < 0.45:
+                name = affixed(rng, name)
+            name = styled(name, random_style(rng))
+        if not is_excluded(name) and not in_template_text(name):
+            return name
+
+
+# Site names: like zones, a share is novel, so the model copies any site name it is given
+# instead of expecting "<Place> <Kind>" (a demo site named "Campus demo" derailed the first
+# model). The demo's own site name is never generated.
+SITE_NOVEL_SHARE = 0.45
+SITE_EXTRA_KINDS = [
+    "Site", "Facility", "Complex", "Station", "Center", "Estate", "Grounds", "Store", "Mall",
+    "School", "Hospital", "Farm", "Mine", "Office", "HQ", "Yard", "Park", "Base", "Mill",
+    "Refinery", "Quarry", "Marina", "Airfield", "Shipyard", "Brewery", "Bakery", "Dairy",
+    "Sawmill", "Foundry", "Hub", "Annex", "Depot", "Lab", "Studio", "Garage", "Arena",
+]
+EXCLUDED_SITE_WORDS = ("demo",)
 
 
 def make_site(rng):
-    site = f"{rng.choice(SITE_PLACES)} {rng.choice(SITE_KINDS)}"
-    if rng.random() < 0.2:
-        site += f" {rng.randint(2, 9)}"
-    return site
+    if rng.random() >= SITE_NOVEL_SHARE:
+        site = f"{rng.choice(SITE_PLACES)} {rng.choice(SITE_KINDS)}"
+        if rng.random() < 0.2:
+            site += f" {rng.randint(2, 9)}"
+        return site
+    kinds = SITE_KINDS + SITE_EXTRA_KINDS
+    while True:
+        w = novel_word(rng)
+        r = rng.random()
+        if r < 0.3:  # "Tarvek Plant"
+            site = f"{w.capitalize()} {rng.choice(kinds)}"
+        elif r < 0.45:  # "Riverside molu"
+            site = f"{rng.choice(SITE_PLACES)} {w}"
+        elif r < 0.6:  # "Campus kelbra" (the demo's shape: a kind and a lower-case word)
+            site = f"{rng.choice(kinds)} {w}"
+        elif r < 0.75:  # "Tarvek Molu"
+            site = f"{w.capitalize()} {novel_word(rng).capitalize()}"
+        elif r < 0.85:  # "tarvek"
+            site = w
+        elif r < 0.93:  # "TARV Refinery"
+            site = f"{w.upper()[:4]} {rng.choice(SITE_EXTRA_KINDS)}"
+        else:  # "The Kelbra Works"
+            site = f"The {w.capitalize()} {rng.choice(kinds)}"
+        if rng.random() < 0.15:
+            site += f" {rng.randint(2, 9)}"
+        words = site.lower().split()
+        if any(x in words for x in EXCLUDED_SITE_WORDS) or is_excluded(site):
+            continue
+        if in_template_text(site.lower()):
+            continue
+        return site
 
 
 def slug(text):
@@ -637,7 +792,7 @@ def history(rng, zone, k):
 def zone_is_line(zone):
     low = zone.lower().replace("_", " ").replace("-", " ")
     return any(low == b.lower() or low.startswith(b.lower() + " ") or low.endswith(" " + b.lower())
-               for b in LINE_BASES)
+               for b in LINE_BASES + EXTRA_LINE_NOUNS)
 
 
 def answer_clause(rng, facts, short_time):
@@ -709,6 +864,58 @@ def answer_example(rng):
     if r < 0.67:
         return what_happened_example(rng)
     return last_event_example(rng)
+
+
+# The fixed words of the answer templates above (their f-strings), for in_template_text.
+ANSWER_TEXT = [
+    "how many {what}{zq} in the last {w}?", "How many {what} were there{zq} in the last {w}",
+    "count {what}{zq} last {w}", "number of {what}{zq} over the past {w}?",
+    "how many {what} did we have{zq} in the past {w}?", " involving ", " across the site",
+    "in the last {m} minutes", "None: 0 ", " there were 0 ", "There was ", "There were ",
+    "I count ", "Count: ", "what happened{zq} in the last {w}?", "What happened{zq}?",
+    "anything{zq} in the past {w}", "any events{zq} over the last {w}?",
+    "give me a summary{zq} for the last {w}", "Nothing happened in the last minutes: 0 events.",
+    "All quiet: 0 events in the last minutes.", "No events in the last minutes (0 in total).",
+    "0 events in the last minutes. All quiet.", "1 event", "2 events", "In the last minutes: ",
+    " The most recent:", " Latest ones:", " Most recent first listed below:",
+    "what was the last event{zq}?", "last alert{zq}", "What happened last{zq}?",
+    "when was the last event{zq}?", "show me the latest event{zq}", "No events recorded.",
+    "Nothing has happened yet.", "There are no events on record.", "The last event: ",
+    "Latest event. ", "Most recent: ", "1 hour", "2 hours", "in zone ", "in the camera view",
+    "in view of the camera", "in the monitored scene", "[{site}] ", "Site {site}. ", " Rule: ",
+    "has have was were is are", "a an",
+]
+
+
+def template_text():
+    """Every fixed piece of text a target can hold besides the names and numbers of its input,
+    lower case, one piece a line."""
+    global _TEMPLATE_TEXT
+    if _TEMPLATE_TEXT is None:
+        pieces = []
+        for table in (SINGLE, DURATION_TAILS, CLAUSES):
+            for etype in sorted(table):
+                pieces += table[etype]
+        pieces += ONGOING_TAILS + OUTROS + BURST_INTROS + BURST_OUTROS + BURST_LINE_INTROS
+        pieces += CLAUSE_DURATION + CLAUSE_ONGOING + ANSWER_TEXT
+        for etype in sorted(TYPE_NOUNS):
+            pieces += list(TYPE_NOUNS[etype]) + [TYPE_QUESTION[etype]]
+        for etype in contract.EVENT_TYPES:
+            pieces += factcheck.TYPE_WORDS[etype]
+        for c in CLASSES + ["object"]:
+            pieces += [c, plural(c), article(c)]
+        for d in contract.DIRECTIONS:
+            pieces += list(direction_words(d))
+        _TEMPLATE_TEXT = "\n".join(factcheck.ascii_lower(p) for p in pieces)
+    return _TEMPLATE_TEXT
+
+
+_TEMPLATE_TEXT = None
+
+
+def in_template_text(name):
+    """True when `name` (any case) occurs inside the fixed text of the templates."""
+    return factcheck.ascii_lower(name) in template_text()
 
 
 # ---------------------------------------------------------------------------------------------

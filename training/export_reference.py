@@ -9,8 +9,12 @@ attention, no TF32) and writes, for every --every-th position and the last one:
   DIR/reference.json   {"tokens": [...], "positions": [...], "n_vocab": V, "text": ...,
                         "models": {"teacher": "teacher_logits.f32", "draft": "draft_logits.f32"}}
   DIR/<model>_logits.f32  little-endian float32, [len(positions)][n_vocab]
-plus DIR/tokenizer_cases.jsonl: texts and the ids `tokenizers` gives them (for checking our C++
-tokenizer on the same texts). Everything stays well under 1 MB.
+plus, for the shipped GGUFs, DIR/<model>_q8_0_logits.f32: the same model with every matrix
+(every 2-D weight: what `vigil quantize --type q8_0` stores as Q8_0) replaced by its Q8_0 round
+trip (blocks of 32, scale amax/127 stored as f16, round half away from zero: ggml's reference
+quantizer), so the test can check our engine on models/*.gguf themselves, which are in the
+repository, against PyTorch; and DIR/tokenizer_cases.jsonl: texts and the ids `tokenizers`
+gives them (for checking our C++ tokenizer on the same texts). Everything stays under 1 MB.
 """
 
 import argparse
@@ -27,10 +31,30 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import contract  # noqa: E402
 
 
-def logits_of(model_dir, tokens):
+def q8_0_round_trip(w):
+    """Q8_0 quantize + dequantize of a float32 matrix along its rows (ggml's reference)."""
+    rows, cols = w.shape
+    assert cols % 32 == 0, f"row length {cols} is not a multiple of 32"
+    x = w.reshape(rows, cols // 32, 32).float()
+    amax = x.abs().amax(dim=-1, keepdim=True)
+    d = amax / 127.0
+    inv = torch.where(d != 0, 1.0 / torch.where(d != 0, d, torch.ones_like(d)), torch.zeros_like(d))
+    v = x * inv
+    q = torch.sign(v) * torch.floor(v.abs() + 0.5)  # roundf: half away from zero
+    d16 = d.half().float()
+    return (q * d16).reshape(rows, cols)
+
+
+def logits_of(model_dir, tokens, q8_0=False):
     model = LlamaForCausalLM.from_pretrained(model_dir, attn_implementation="eager").float()
     model.eval()
     with torch.no_grad():
+        if q8_0:
+            seen = set()
+            for name, param in model.named_parameters():
+                if param.dim() == 2 and param.data_ptr() not in seen:  # tied weights once
+                    seen.add(param.data_ptr())
+                    param.copy_(q8_0_round_trip(param))
         out = model(input_ids=torch.tensor([tokens], dtype=torch.long)).logits[0]
     return out.float()
 
@@ -38,7 +62,7 @@ def logits_of(model_dir, tokens):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teacher", required=True)
-    p.add_argument("--draft", required=True)
+    p.add_argument("--draft", default="", help="(omit to export the teacher only)")
     p.add_argument("--heldout", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--tokens", type=int, default=96)
@@ -59,15 +83,18 @@ def main():
     meta = {"tokens": tokens, "positions": positions, "n_vocab": tok.get_vocab_size(),
             "text": tok.decode(tokens, skip_special_tokens=False), "models": {},
             "tolerance": 1e-3}
-    for name, model_dir in (("teacher", args.teacher), ("draft", args.draft)):
-        logits = logits_of(model_dir, tokens)
-        rows = logits[positions]
-        path = f"{name}_logits.f32"
-        with open(os.path.join(args.out, path), "wb") as f:
-            f.write(struct.pack(f"<{rows.numel()}f", *rows.flatten().tolist()))
-        meta["models"][name] = path
-        meta[f"{name}_argmax"] = logits.argmax(-1).tolist()
-        print(f"{name}: logits {tuple(rows.shape)} -> {path}", flush=True)
+    models = [("teacher", args.teacher)] + ([("draft", args.draft)] if args.draft else [])
+    for name, model_dir in models:
+        for q8_0 in (False, True):
+            key = f"{name}_q8_0" if q8_0 else name
+            logits = logits_of(model_dir, tokens, q8_0=q8_0)
+            rows = logits[positions]
+            path = f"{key}_logits.f32"
+            with open(os.path.join(args.out, path), "wb") as f:
+                f.write(struct.pack(f"<{rows.numel()}f", *rows.flatten().tolist()))
+            meta["models"][key] = path
+            meta[f"{key}_argmax"] = logits.argmax(-1).tolist()
+            print(f"{key}: logits {tuple(rows.shape)} -> {path}", flush=True)
     with open(os.path.join(args.out, "reference.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, ensure_ascii=False)
 

@@ -177,6 +177,95 @@ class CorpusTest(unittest.TestCase):
             self.assertEqual(line["prompt"], contract.report_prompt(line["events"], line["site"]))
             self.assert_report_ok(line["reference"], line["request"], what="heldout")
 
+    def base_names(self):
+        names = set()
+        for name in corpus.all_names(corpus.ZONE_BASES) + corpus.all_names(corpus.LINE_BASES):
+            names.update(corpus.styled(name, style) for style in range(4))
+        return names
+
+    def test_novel_names_at_the_expected_rate(self):
+        base = self.base_names()
+        vocab = set(Vocab.get()["zones"])
+        rng = random.Random(13)
+        n = 8000
+        names = [corpus.make_name(rng, corpus.LINE_BASES if i % 3 == 0 else corpus.ZONE_BASES)
+                 for i in range(n)]
+        novel = [z for z in names if z not in base]
+        self.assertAlmostEqual(len(novel) / n, corpus.NOVEL_SHARE, delta=0.03)
+        # All three kinds occur: random words (not even in the vocabulary), extra place nouns
+        # (in the vocabulary, not among the bases) and single lower-case words like "lawn".
+        words = [z for z in novel if z not in vocab]
+        nouns = [z for z in novel if z in vocab]
+        single = [z for z in novel if z.isalpha() and z == z.lower()]
+        self.assertGreater(len(words) / n, 0.12, words[:20])
+        self.assertGreater(len(nouns) / n, 0.08, nouns[:20])
+        self.assertGreater(len(single) / n, 0.05, single[:20])
+        self.assertGreater(len(set(words)), 0.9 * len(words))  # hardly ever the same word twice
+        for style in (str.istitle, str.islower):
+            self.assertTrue(any(style(z) for z in words), style)
+        self.assertTrue(any("_" in z for z in words) and any("-" in z for z in words))
+        # And in the corpus itself: the zones of the report and answer requests.
+        zones = []
+        for line in self.lines:
+            request, end = request_of(line["prompt"])
+            events = request["events"] if end == contract.REPORT else (
+                request["result"].get("events") or [request["result"].get("event") or {}])
+            zones += [e["zone"] for e in events if e and e["zone"]]
+        share = sum(z not in base for z in zones) / len(zones)
+        self.assertAlmostEqual(share, corpus.NOVEL_SHARE, delta=0.06)
+
+    def test_heldout_names_are_unseen(self):
+        train = set()
+        for line in corpus.training_lines(seed=1, n=3000):
+            request, end = request_of(line["prompt"])
+            if end == contract.REPORT:
+                train.update(e["zone"] for e in request["events"])
+        held = [l["request"]["events"][0]["zone"] for l in corpus.heldout_lines(seed=9001, n=300)]
+        held = [z for z in held if z]
+        unseen = [z for z in held if z not in train]
+        self.assertGreater(len(unseen) / len(held), 0.2, unseen)
+
+    def test_demo_names_are_never_generated(self):
+        for name in ("lawn", "Plaza", "PLAZA 3", "mid-line", "north_midline", "Lawnside", "mid line"):
+            self.assertTrue(corpus.is_excluded(name), name)
+        self.assertFalse(corpus.is_excluded("Law Court"))
+        for name in Vocab.get()["zones"]:
+            self.assertFalse(corpus.is_excluded(name), name)
+        rng = random.Random(17)
+        for i in range(20000):
+            for kind in ("zone", "line"):
+                name = corpus.novel_name(rng, kind)
+                self.assertFalse(corpus.is_excluded(name), name)
+        texts = [l["prompt"] + l["target"] for l in self.lines]
+        texts += [l["prompt"] + l["reference"] for l in corpus.heldout_lines(seed=9001, n=1000)]
+        for text in texts:
+            squeezed = "".join(c for c in text.lower() if c.isalnum())
+            for demo in corpus.EXCLUDED_NAMES:
+                self.assertNotIn(demo, squeezed, text)
+
+    def test_site_names_are_often_novel_and_never_the_demo(self):
+        rng = random.Random(7)
+        sites = [corpus.make_site(rng) for _ in range(6000)]
+        classic = {f"{p} {k}" for p in corpus.SITE_PLACES for k in corpus.SITE_KINDS}
+        novel = [s for s in sites if s.rsplit(" ", 1)[0] not in classic and s not in classic]
+        self.assertAlmostEqual(len(novel) / len(sites), corpus.SITE_NOVEL_SHARE, delta=0.04)
+        self.assertTrue(any(s.split()[0] in corpus.SITE_KINDS + corpus.SITE_EXTRA_KINDS and
+                            s.split()[-1].islower() for s in novel))
+        for s in sites:
+            self.assertNotIn("demo", s.lower().split())
+
+    def test_extra_place_nouns(self):
+        self.assertGreaterEqual(len(corpus.EXTRA_ZONE_NOUNS), 80)
+        nouns = corpus.EXTRA_ZONE_NOUNS + corpus.EXTRA_LINE_NOUNS
+        self.assertEqual(len(set(n.lower() for n in nouns)), len(nouns))
+        bases = {b.lower() for b in corpus.ZONE_BASES + corpus.LINE_BASES}
+        classes = set(corpus.CLASSES) | {factcheck.plural(c) for c in corpus.CLASSES}
+        for noun in nouns:
+            self.assertNotIn(noun.lower(), bases, noun)
+            self.assertFalse(corpus.is_excluded(noun), noun)
+            self.assertFalse(corpus.in_template_text(noun), noun)
+            self.assertFalse(set(noun.lower().split()) & classes, noun)
+
     def test_checks_testdata_is_current(self):
         vocab, lines = corpus.checks_lines()
         with open(os.path.join(HERE, "testdata", "checks.jsonl"), encoding="utf-8") as f:
