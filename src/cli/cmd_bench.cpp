@@ -2,7 +2,6 @@
 // vigil synth: random-weight models of any shape for timing.
 #include <cstdio>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "base/async_reader.h"
@@ -33,16 +32,21 @@ void register_bench(CLI::App& app) {
     cmd->add_option("-t,--threads", o->model.threads, "Compute threads (0 = all cores)");
     cmd->add_option("--kv-type", o->model.kv_type, "KV cache type: f16, q8_0 or f32")
         ->check(CLI::IsMember({"f16", "q8_0", "f32"}));
-    cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (0 skips pp)")->check(CLI::Range(0, 1 << 20));
-    cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (0 skips tg)")->check(CLI::Range(0, 1 << 20));
-    cmd->add_option("-r,--repetitions", o->reps, "Repetitions per test")->check(CLI::Range(1, 1000));
+    cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (0 skips pp)")
+        ->check(CLI::Range(0, 1 << 20));
+    cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (0 skips tg)")
+        ->check(CLI::Range(0, 1 << 20));
+    cmd->add_option("-r,--repetitions", o->reps, "Repetitions per test")
+        ->check(CLI::Range(1, 1000));
     cmd->add_option("--parallel", o->parallel,
                     "tg: decode N sequences together, one token of each per pass over the weights "
                     "(tokens/s counts all of them)")
         ->check(CLI::Range(1, 256));
     cmd->add_flag("--json", o->json, "Print a JSON array (llama-bench fields plus our own)");
     cmd->add_flag("--membw", o->membw, "Measure memory read bandwidth and exit");
-    cmd->add_option("--disk", o->disk, "Measure O_DIRECT sequential read bandwidth of FILE at queue depths 1/4/16 and exit");
+    cmd->add_option(
+        "--disk", o->disk,
+        "Measure O_DIRECT sequential read bandwidth of FILE at queue depths 1/4/16 and exit");
     cmd->add_option("--mem-budget", o->model.mem_budget,
                     "Memory budget (e.g. 1G): stream layers that do not fit, and report tokens/s "
                     "against the storage bound");
@@ -52,7 +56,10 @@ void register_bench(CLI::App& app) {
       if (o->membw) {
         const double bw = measure_memory_bandwidth(threads);
         if (o->json) {
-          std::printf("%s\n", nlohmann::json{{"test", "membw"}, {"n_threads", threads}, {"bytes_per_s", bw}}.dump().c_str());
+          std::printf("%s\n",
+                      nlohmann::json{{"test", "membw"}, {"n_threads", threads}, {"bytes_per_s", bw}}
+                          .dump()
+                          .c_str());
         } else {
           std::printf("memory read bandwidth: %.2f GB/s (%d threads)\n", bw / 1e9, threads);
         }
@@ -65,7 +72,8 @@ void register_bench(CLI::App& app) {
           if (o->json) {
             arr.push_back({{"test", "disk_qd" + std::to_string(qd)}, {"bytes_per_s", bw}});
           } else {
-            std::printf("O_DIRECT sequential read, queue depth %2u, 4 MiB reads: %.2f GB/s\n", qd, bw / 1e9);
+            std::printf("O_DIRECT sequential read, queue depth %2u, 4 MiB reads: %.2f GB/s\n", qd,
+                        bw / 1e9);
           }
         }
         if (o->json) std::printf("%s\n", arr.dump(2).c_str());
@@ -76,7 +84,8 @@ void register_bench(CLI::App& app) {
       eo.n_ctx = std::max(16, o->n_prompt + o->n_gen + 8);
       eo.n_seq = o->parallel;
       // Storage bandwidth first, so its buffer is freed before the model's budget is spent.
-      const double disk_bw = eo.mem_budget > 0 ? measure_disk_bandwidth(eo.model_path, 8, 1ull << 30) : 0;
+      const double disk_bw =
+          eo.mem_budget > 0 ? measure_disk_bandwidth(eo.model_path, 8, 1ull << 30) : 0;
       Engine engine(eo);
       auto results = bench_model(engine, o->n_prompt, o->n_gen, o->reps, o->parallel);
       double bw = 0;
@@ -128,31 +137,41 @@ void register_bench(CLI::App& app) {
         std::printf("%s\n", arr.dump(2).c_str());
         return;
       }
-      std::printf("model: %s (%s of weights, %d threads%s)\n", o->model.model.c_str(),
-                  format_bytes(engine.model().weight_bytes()).c_str(), engine.context().pool().size(),
-                  o->parallel > 1 ? fmt::format(", tg: {} sequences per pass", o->parallel).c_str() : "");
+      std::printf(
+          "model: %s (%s of weights, %d threads%s)\n", o->model.model.c_str(),
+          format_bytes(engine.model().weight_bytes()).c_str(), engine.context().pool().size(),
+          o->parallel > 1 ? fmt::format(", tg: {} sequences per pass", o->parallel).c_str() : "");
       if (streaming) {
         std::printf("%s\nstorage: %.2f GB/s (O_DIRECT, queue depth 8, this model file)\n",
                     engine.context().streaming()->plan().describe().c_str(), disk_bw / 1e9);
-        std::printf("| test | tokens/s | streamed | bound | measured | ratio | stall |\n|---|---|---|---|---|---|---|\n");
+        std::printf(
+            "| test | tokens/s | streamed | bound | measured | ratio | stall "
+            "|\n|---|---|---|---|---|---|---|\n");
         for (const auto& r : results) {
           const double io_bound = static_cast<double>(r.streamed_bytes_per_token) / disk_bw;
           if (r.n_gen > 0) {
-            std::printf("| %s | %.3f ± %.3f | %s/token | %.2f s/token | %.2f s/token | %.2fx | %.2f s/token |\n",
-                        r.test.c_str(), r.avg_ts, r.stddev_ts, format_bytes(r.streamed_bytes_per_token).c_str(),
-                        io_bound, 1.0 / r.avg_ts, (1.0 / r.avg_ts) / io_bound, r.stall_s_per_token);
+            std::printf(
+                "| %s | %.3f ± %.3f | %s/token | %.2f s/token | %.2f s/token | %.2fx | %.2f "
+                "s/token |\n",
+                r.test.c_str(), r.avg_ts, r.stddev_ts,
+                format_bytes(r.streamed_bytes_per_token).c_str(), io_bound, 1.0 / r.avg_ts,
+                (1.0 / r.avg_ts) / io_bound, r.stall_s_per_token);
           } else {
             const double wall = r.n_prompt / r.avg_ts;
             const double compute = std::max(0.0, wall - r.stall_s_per_token);
-            std::printf("| %s | %.2f ± %.2f | %s/prompt | %.2f s I/O + %.2f s compute | %.2f s | %.2fx | %.2f s |\n",
-                        r.test.c_str(), r.avg_ts, r.stddev_ts, format_bytes(r.streamed_bytes_per_token).c_str(),
-                        io_bound, compute, wall, wall / (io_bound + compute), r.stall_s_per_token);
+            std::printf(
+                "| %s | %.2f ± %.2f | %s/prompt | %.2f s I/O + %.2f s compute | %.2f s | %.2fx | "
+                "%.2f s |\n",
+                r.test.c_str(), r.avg_ts, r.stddev_ts,
+                format_bytes(r.streamed_bytes_per_token).c_str(), io_bound, compute, wall,
+                wall / (io_bound + compute), r.stall_s_per_token);
           }
         }
         std::printf("peak RSS %s\n", format_bytes(peak_rss_bytes()).c_str());
         return;
       }
-      std::printf("| test | tokens/s | weight bytes/token | GB/s | of membw |\n|---|---|---|---|---|\n");
+      std::printf(
+          "| test | tokens/s | weight bytes/token | GB/s | of membw |\n|---|---|---|---|---|\n");
       for (const auto& r : results) {
         if (r.n_gen > 0) {
           const double gbs =
@@ -167,20 +186,28 @@ void register_bench(CLI::App& app) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("synth", "Write a random-weight model of any shape (timing only)");
+    auto* cmd =
+        app.add_subcommand("synth", "Write a random-weight model of any shape (timing only)");
     auto s = std::make_shared<SynthSpec>();
     auto out = std::make_shared<std::string>();
     auto type = std::make_shared<std::string>("q4_0");
     cmd->add_option("-o,--output", *out, "Output .gguf")->required();
     cmd->add_option("--arch", s->arch, "Architecture (llama, mistral)");
     cmd->add_option("--layers", s->n_layers, "Layers")->required()->check(CLI::Range(1, 1000));
-    cmd->add_option("--hidden", s->n_embd, "Hidden size")->required()->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--hidden", s->n_embd, "Hidden size")
+        ->required()
+        ->check(CLI::Range(1, 1 << 20));
     cmd->add_option("--ffn", s->n_ff, "FFN size")->required()->check(CLI::Range(1, 1 << 22));
-    cmd->add_option("--heads", s->n_head, "Attention heads")->required()->check(CLI::Range(1, 4096));
-    cmd->add_option("--kv-heads", s->n_head_kv, "KV heads (default: heads)")->check(CLI::Range(1, 4096));
+    cmd->add_option("--heads", s->n_head, "Attention heads")
+        ->required()
+        ->check(CLI::Range(1, 4096));
+    cmd->add_option("--kv-heads", s->n_head_kv, "KV heads (default: heads)")
+        ->check(CLI::Range(1, 4096));
     cmd->add_option("--ctx", s->n_ctx, "Context length written to the metadata");
-    cmd->add_option("--type", *type, "Weight type of every 2-D tensor (q4_0, q8_0, q4_K, f16, ...)");
-    cmd->add_option("--vocab-from", s->vocab_from, "GGUF whose tokenizer.* metadata is copied")->required();
+    cmd->add_option("--type", *type,
+                    "Weight type of every 2-D tensor (q4_0, q8_0, q4_K, f16, ...)");
+    cmd->add_option("--vocab-from", s->vocab_from, "GGUF whose tokenizer.* metadata is copied")
+        ->required();
     cmd->add_option("--seed", s->seed, "Random seed");
     cmd->callback([s, out, type] {
       auto t = ggml_type_from_name(*type);

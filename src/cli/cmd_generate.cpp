@@ -37,7 +37,8 @@ std::vector<int32_t> parse_ids(const std::string& text, const std::string& where
       used = 0;
     }
     if (used != word.size() || v < 0 || v > INT32_MAX) {
-      fail_usage("{}: '{}' is not a token id (expected a non-negative integer)", where, printable(word));
+      fail_usage("{}: '{}' is not a token id (expected a non-negative integer)", where,
+                 printable(word));
     }
     ids.push_back(static_cast<int32_t>(v));
   }
@@ -66,7 +67,8 @@ void register_generate(CLI::App& app) {
     cmd->add_flag("--stats", *stats, "Print timing to stderr");
     cmd->add_flag("--no-bos", *no_bos, "Do not add the BOS token");
     cmd->add_flag("--chat", *chat, "Wrap the prompt as one user turn in the chat template");
-    cmd->add_flag("--truncate", *truncate, "Keep the prompt's last tokens if it exceeds the context");
+    cmd->add_flag("--truncate", *truncate,
+                  "Keep the prompt's last tokens if it exceeds the context");
     cmd->callback([=] {
       Engine engine(model->engine_options());
       GenerateRequest req;
@@ -104,7 +106,8 @@ void register_generate(CLI::App& app) {
       std::vector<ChatMessage> history;
       if (!system->empty()) history.push_back({"system", *system});
       std::fprintf(stderr, "chat with %s (template %s); empty line or Ctrl-D ends\n",
-                   model->model.c_str(), std::string(chat_format_name(engine.chat_format())).c_str());
+                   model->model.c_str(),
+                   std::string(chat_format_name(engine.chat_format())).c_str());
       std::string line;
       for (;;) {
         std::fputs("> ", stderr);
@@ -134,22 +137,29 @@ void register_generate(CLI::App& app) {
     auto tokens_file = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
     model->add(*cmd);
-    auto* t = cmd->add_option("--tokens", *tokens, "Token ids, space-separated (used as given: no BOS added)");
-    auto* tf = cmd->add_option("--tokens-file", *tokens_file, "File of whitespace-separated token ids");
+    auto* t = cmd->add_option("--tokens", *tokens,
+                              "Token ids, space-separated (used as given: no BOS added)");
+    auto* tf =
+        cmd->add_option("--tokens-file", *tokens_file, "File of whitespace-separated token ids");
     t->excludes(tf);
     cmd->add_option("--dump-logits", *out,
-                    "Output: raw little-endian float32 logits, [n_tokens][n_vocab]")->required();
+                    "Output: raw little-endian float32 logits, [n_tokens][n_vocab]")
+        ->required();
     cmd->callback([=] {
       std::vector<int32_t> ids;
-      if (!tokens->empty()) ids = parse_ids(*tokens, "--tokens");
-      else if (!tokens_file->empty()) ids = parse_ids(read_file(*tokens_file), *tokens_file);
-      else fail_usage("eval: give --tokens or --tokens-file");
+      if (!tokens->empty())
+        ids = parse_ids(*tokens, "--tokens");
+      else if (!tokens_file->empty())
+        ids = parse_ids(read_file(*tokens_file), *tokens_file);
+      else
+        fail_usage("eval: give --tokens or --tokens-file");
       if (ids.empty()) fail_usage("eval: no token ids given");
       EngineOptions eo = model->engine_options();
       if (eo.n_ctx == 0) eo.n_ctx = static_cast<int32_t>(std::max<size_t>(ids.size(), 16));
       Engine engine(eo);
       auto logits = engine.context().eval(ids, /*all_logits=*/true);
-      std::string bytes(reinterpret_cast<const char*>(logits.data()), logits.size() * sizeof(float));
+      std::string bytes(reinterpret_cast<const char*>(logits.data()),
+                        logits.size() * sizeof(float));
       write_file_atomic(*out, bytes);
       std::fprintf(stderr, "wrote %zu x %d logits to %s\n", ids.size(), engine.context().n_vocab(),
                    out->c_str());

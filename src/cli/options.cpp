@@ -11,7 +11,8 @@ namespace vigil::cli {
 
 void ModelOptions::add(CLI::App& cmd) {
   cmd.add_option("-m,--model", model, "Model: a .gguf file or a Hugging Face folder")->required();
-  cmd.add_option("-t,--threads", threads, "Compute threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd.add_option("-t,--threads", threads, "Compute threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
   cmd.add_option("--ctx", ctx, "Context size in tokens (0 = the model's, at most 4096)")
       ->check(CLI::Range(0, 1 << 24));
   cmd.add_option("--kv-type", kv_type, "KV cache type: f16, q8_0 or f32")
@@ -41,7 +42,8 @@ EngineOptions ModelOptions::engine_options() const {
 }
 
 void SamplingOptions::add(CLI::App& cmd) {
-  cmd.add_option("--temp", params.temperature, "Temperature (0 = greedy)")->check(CLI::Range(0.0, 100.0));
+  cmd.add_option("--temp", params.temperature, "Temperature (0 = greedy)")
+      ->check(CLI::Range(0.0, 100.0));
   cmd.add_option("--top-k", params.top_k, "Top-k (0 = off)")->check(CLI::Range(0, 1 << 30));
   cmd.add_option("--top-p", params.top_p, "Top-p nucleus (1 = off)")->check(CLI::Range(0.0, 1.0));
   cmd.add_option("--min-p", params.min_p, "Min-p relative to the top token (0 = off)")
@@ -50,7 +52,8 @@ void SamplingOptions::add(CLI::App& cmd) {
       ->check(CLI::Range(0.0, 10.0));
   cmd.add_option("--presence-penalty", params.presence_penalty, "Presence penalty (0 = off)");
   cmd.add_option("--frequency-penalty", params.frequency_penalty, "Frequency penalty (0 = off)");
-  cmd.add_option("--repeat-last-n", params.penalty_last_n, "Tokens the penalties look back (-1 = all)");
+  cmd.add_option("--repeat-last-n", params.penalty_last_n,
+                 "Tokens the penalties look back (-1 = all)");
   cmd.add_option("--seed", params.seed, "Random seed (same seed, same output)");
 }
 
@@ -58,13 +61,14 @@ void print_stream_stats(const Engine& engine, const GenerateResult& result) {
   const StreamingWeightStore* s = engine.context().streaming();
   if (s == nullptr) {
     std::fprintf(stderr, "[all weights resident: %s; peak RSS %s]\n",
-                 format_bytes(engine.model().weight_bytes()).c_str(), format_bytes(peak_rss_bytes()).c_str());
+                 format_bytes(engine.model().weight_bytes()).c_str(),
+                 format_bytes(peak_rss_bytes()).c_str());
     return;
   }
   std::fprintf(stderr, "%s\n  I/O: %s, %s\n", s->plan().describe().c_str(),
                s->direct_io() ? "O_DIRECT" : "buffered", s->uses_io_uring() ? "io_uring" : "pread");
-  std::fprintf(stderr, "%6s %10s %9s %9s %9s %9s %8s %8s\n", "token", "read", "io_ms", "compute", "stall",
-               "wall_ms", "MB/s", "overlap");
+  std::fprintf(stderr, "%6s %10s %9s %9s %9s %9s %8s %8s\n", "token", "read", "io_ms", "compute",
+               "stall", "wall_ms", "MB/s", "overlap");
   auto line = [](const char* label, const TokenIoStats& t) {
     const double io_ms = static_cast<double>(t.io_ns) / 1e6;
     const double stall_ms = static_cast<double>(t.stall_ns) / 1e6;
@@ -74,7 +78,8 @@ void print_stream_stats(const Engine& engine, const GenerateResult& result) {
     const double overlap = io_ms > 0 ? std::clamp(1.0 - stall_ms / io_ms, 0.0, 1.0) : 1.0;
     std::fprintf(stderr, "%6s %10s %9.1f %9.1f %9.1f %9.1f %8.0f %7.0f%%\n", label,
                  format_bytes(t.bytes_read).c_str(), io_ms, compute_ms, stall_ms, wall_ms,
-                 io_ms > 0 ? static_cast<double>(t.bytes_read) / 1e6 / (io_ms / 1e3) : 0.0, overlap * 100);
+                 io_ms > 0 ? static_cast<double>(t.bytes_read) / 1e6 / (io_ms / 1e3) : 0.0,
+                 overlap * 100);
   };
   line("prompt", result.stats.prompt_io);
   TokenIoStats total;
@@ -88,9 +93,10 @@ void print_stream_stats(const Engine& engine, const GenerateResult& result) {
   }
   line("total", total);
   const StreamStats st = s->stats();
-  std::fprintf(stderr, "resident weights %s (loaded %s at start); streamed %s in total; peak RSS %s\n",
-               format_bytes(s->plan().resident_weight_bytes).c_str(), format_bytes(st.load_bytes).c_str(),
-               format_bytes(st.bytes_read).c_str(), format_bytes(peak_rss_bytes()).c_str());
+  std::fprintf(
+      stderr, "resident weights %s (loaded %s at start); streamed %s in total; peak RSS %s\n",
+      format_bytes(s->plan().resident_weight_bytes).c_str(), format_bytes(st.load_bytes).c_str(),
+      format_bytes(st.bytes_read).c_str(), format_bytes(peak_rss_bytes()).c_str());
 }
 
 std::string read_stdin() {

@@ -247,8 +247,8 @@ TEST_F(RunTest, KillNineThenRunAgainKeepsEverythingAnnouncedAndContinues) {
   // The second run goes on past where the first one was to stop, so it surely meets events of
   // its own however far the killed run got.
   const std::string args_again =
-      fmt::format("run --config {} --out {} --max-seconds {} -m {} -q --no-video", config_path,
-                  out, 2 * kSeconds, model_path());
+      fmt::format("run --config {} --out {} --max-seconds {} -m {} -q --no-video", config_path, out,
+                  2 * kSeconds, model_path());
   int status = 0;
   const std::string log =
       run_command(std::string(VIGIL_VIGIL_BINARY) + " " + args_again + " 2>&1", &status);

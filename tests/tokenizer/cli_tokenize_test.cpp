@@ -1,7 +1,7 @@
 // `vigil tokenize` and `vigil detokenize` as a user runs them.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
