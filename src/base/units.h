@@ -14,4 +14,7 @@ uint64_t parse_size(std::string_view text, std::string_view what = "size");
 // "1.50 GiB", "12.0 MiB", "512 B".
 std::string format_bytes(uint64_t bytes);
 
+// Wall-clock time in seconds since the Unix epoch (event stamps, latency, store rows).
+double unix_now();
+
 }  // namespace vigil

@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/units.h"
 #include "cli/commands.h"
 #include "fusion/config.h"
 #include "fusion/run.h"
@@ -34,10 +35,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) {
   g_stop.store(true);
-}
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // Sleeps up to `seconds`, returning early (false) when asked to stop.
@@ -195,16 +192,8 @@ void register_serve(CLI::App& app) {
       srv.set_status_info({{"site", config->site}, {"store", sto.path}});
     }
     if (!o->replay.empty()) {
-      fusion::SummarizerOptions sopt;
-      sopt.site = config->site;
-      sopt.max_tokens = config->llm.max_tokens;
-      sopt.queue = config->llm.queue;
-      sopt.burst_window_s = config->llm.burst_window_s;
-      sopt.max_burst = config->llm.max_burst;
-      for (const auto& z : config->vision.zones) sopt.zones.push_back(z.name);
-      sopt.classes = config->class_names();
-      sopt.verify = fusion::is_bundled_model(model);
-      sopt.alias_zones = sopt.verify;
+      fusion::SummarizerOptions sopt = fusion::summarizer_options(*config, model);
+      sopt.shift_minutes = 0;  // a replay has no shifts
       summarizer = std::make_unique<fusion::Summarizer>(
           *store, std::make_unique<server::SchedulerGenerator>(*srv.scheduler(), model), sopt);
       summarizer->add_listener(events.get());

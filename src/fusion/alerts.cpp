@@ -7,15 +7,12 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/units.h"
 #include "fusion/report_prompt.h"
 
 namespace vigil::fusion {
 
 namespace {
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string local_hms(double unix_time) {
   const time_t t = static_cast<time_t>(unix_time);

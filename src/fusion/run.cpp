@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/units.h"
 #include "fusion/alerts.h"
 #include "fusion/generator.h"
 #include "fusion/report_html.h"
@@ -26,10 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -125,6 +122,21 @@ std::vector<std::string> write_run_outputs(const RunConfig& config, const std::s
   return files;
 }
 
+SummarizerOptions summarizer_options(const RunConfig& config, const std::string& model_path) {
+  SummarizerOptions o;
+  o.site = config.site;
+  o.max_tokens = config.llm.max_tokens;
+  o.queue = config.llm.queue;
+  o.burst_window_s = config.llm.burst_window_s;
+  o.max_burst = config.llm.max_burst;
+  o.shift_minutes = config.llm.shift_minutes;
+  o.verify = is_bundled_model(model_path);
+  o.alias_zones = o.verify;
+  for (const auto& z : config.vision.zones) o.zones.push_back(z.name);
+  o.classes = config.class_names();
+  return o;
+}
+
 RunSummary run_site(const RunConfig& config, const RunOptions& options) {
   RunSummary summary;
   const auto t_start = Clock::now();
@@ -179,17 +191,7 @@ RunSummary run_site(const RunConfig& config, const RunOptions& options) {
   }
   const std::string model_description = generator->describe();
 
-  SummarizerOptions sopt;
-  sopt.site = config.site;
-  sopt.max_tokens = config.llm.max_tokens;
-  sopt.queue = config.llm.queue;
-  sopt.burst_window_s = config.llm.burst_window_s;
-  sopt.max_burst = config.llm.max_burst;
-  sopt.shift_minutes = config.llm.shift_minutes;
-  sopt.verify = is_bundled_model(summary.model);
-  sopt.alias_zones = sopt.verify;
-  for (const auto& z : config.vision.zones) sopt.zones.push_back(z.name);
-  sopt.classes = config.class_names();
+  const SummarizerOptions sopt = summarizer_options(config, summary.model);
   // The hub outlives the summarizer (declared first): the worker calls it until joined.
   AlertHub alerts(config, store, (fs::path(options.out_dir) / "alerts").string(), run_id);
   Summarizer summarizer(store, std::move(generator), sopt);

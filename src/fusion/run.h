@@ -23,6 +23,7 @@
 #include "fusion/config.h"
 #include "fusion/generator.h"
 #include "fusion/latency.h"
+#include "fusion/summarizer.h"
 
 namespace cv {
 class Mat;
@@ -31,7 +32,6 @@ class Mat;
 namespace vigil::fusion {
 
 class EventStore;
-class Summarizer;
 struct RunSummary;
 struct StoredEvent;
 
@@ -107,6 +107,10 @@ std::vector<std::string> write_run_outputs(const RunConfig& config, const std::s
                                            const std::string& db_path, const std::string& summary,
                                            const std::vector<StageLatency>& latency,
                                            const std::string& video_file);
+
+// A site's summarizer settings (site, llm section, zone and class names); the fact check and
+// the zone aliases are on for the bundled model (`model_path`).
+SummarizerOptions summarizer_options(const RunConfig& config, const std::string& model_path);
 
 // The store path of a run: store.path, relative to the output folder unless absolute.
 std::string store_path(const RunConfig& config, const std::string& out_dir);

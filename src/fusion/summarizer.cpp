@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/units.h"
 #include "fusion/question.h"
 #include "fusion/report_alias.h"
 #include "fusion/report_eval.h"
@@ -13,10 +14,6 @@
 namespace vigil::fusion {
 
 namespace {
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string trim(std::string s) {
   const size_t b = s.find_first_not_of(" \t\r\n");

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "base/error.h"
+#include "base/units.h"
 #include "fusion/question.h"
 #include "fusion/report_prompt.h"
 #include "speech/speech.h"
@@ -12,12 +13,6 @@
 namespace vigil::server {
 
 using nlohmann::json;
-
-namespace {
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 json event_json(const fusion::StoredEvent& e) {
   json j = e.event;  // vision::to_json: the perception record

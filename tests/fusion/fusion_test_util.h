@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -112,6 +113,18 @@ class ScriptedGenerator : public TextGenerator {
 
 inline std::string shared_test_model() {
   return std::string(VIGIL_SHARED_DIR) + "/testdata/models/qwen2/model-q8_0.gguf";
+}
+
+// Runs `command` through the shell; returns its stdout and stores pclose()'s status.
+inline std::string run_command(const std::string& command, int* status) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  *status = pclose(p);
+  return out;
 }
 
 }  // namespace vigil::fusion::testing

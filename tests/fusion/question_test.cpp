@@ -172,24 +172,13 @@ TEST_F(SeededStore, TheAnswerAlwaysCarriesTheFacts) {
 }
 
 // `vigil ask` on a seeded store, through the real binary.
-std::string run_command(const std::string& command, int* status) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = pclose(p);
-  return out;
-}
-
 TEST_F(SeededStore, VigilAskAnswersFromTheStore) {
   const std::string config = std::string(VIGIL_SOURCE_DIR) + "/configs/demo.yaml";
   // demo.yaml has no zone B; the seeded lawn and midline are there.
   const std::string base = fmt::format("{} ask --config {} --db {} --now {} ", VIGIL_VIGIL_BINARY,
                                        config, dir_.file("vigil.db"), now_);
   int status = 0;
-  std::string out = run_command(
+  std::string out = testing::run_command(
       base + "--json --no-llm \"how many people crossed the midline in the last five minutes?\"",
       &status);
   ASSERT_EQ(status, 0) << out;
@@ -202,9 +191,9 @@ TEST_F(SeededStore, VigilAskAnswersFromTheStore) {
 
   if (std::filesystem::exists(testing::shared_test_model())) {
     // With a model: whatever it writes, the printed answer states the count.
-    out = run_command(base + "--json -m " + testing::shared_test_model() +
-                          " \"what happened on the lawn?\" -o " + dir_.file("answer.wav"),
-                      &status);
+    out = testing::run_command(base + "--json -m " + testing::shared_test_model() +
+                                   " \"what happened on the lawn?\" -o " + dir_.file("answer.wav"),
+                               &status);
     ASSERT_EQ(status, 0) << out;
     j = nlohmann::json::parse(out);
     EXPECT_EQ(j["facts"]["total"], 1);
@@ -212,9 +201,10 @@ TEST_F(SeededStore, VigilAskAnswersFromTheStore) {
     EXPECT_TRUE(j["source"] == "llm" || j["source"] == "template");
     EXPECT_GT(std::filesystem::file_size(dir_.file("answer.wav")), 10000u);  // spoken form
   }
-  out = run_command(fmt::format("{} ask --config {} --db {} --no-llm \"how many people\" 2>&1",
-                                VIGIL_VIGIL_BINARY, config, dir_.file("missing.db")),
-                    &status);
+  out = testing::run_command(
+      fmt::format("{} ask --config {} --db {} --no-llm \"how many people\" 2>&1",
+                  VIGIL_VIGIL_BINARY, config, dir_.file("missing.db")),
+      &status);
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("missing.db"), std::string::npos) << out;
 }
@@ -228,11 +218,11 @@ TEST_F(SeededStore, VigilAskListensToAWav) {
   audio.samples.insert(audio.samples.end(), 8000, 0.0f);
   speech::write_wav(dir_.file("q.wav"), audio);
   int status = 0;
-  const std::string out =
-      run_command(fmt::format("{} ask --config {} --db {} --now {} --wav {} --json --no-llm -o {}",
-                              VIGIL_VIGIL_BINARY, config, dir_.file("vigil.db"), now_,
-                              dir_.file("q.wav"), dir_.file("a.wav")),
-                  &status);
+  const std::string out = testing::run_command(
+      fmt::format("{} ask --config {} --db {} --now {} --wav {} --json --no-llm -o {}",
+                  VIGIL_VIGIL_BINARY, config, dir_.file("vigil.db"), now_, dir_.file("q.wav"),
+                  dir_.file("a.wav")),
+      &status);
   ASSERT_EQ(status, 0) << out;
   const nlohmann::json j = nlohmann::json::parse(out);
   EXPECT_EQ(j["intent"], "count") << j["question"];

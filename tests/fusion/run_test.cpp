@@ -48,17 +48,6 @@ std::string model_path() {
   return fs::exists(kBundled) ? kBundled : testing::shared_test_model();
 }
 
-std::string run_command(const std::string& command, int* status) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = pclose(p);
-  return out;
-}
-
 std::vector<nlohmann::json> read_lines(const std::string& path) {
   std::vector<nlohmann::json> out;
   std::ifstream in(path);
@@ -81,7 +70,7 @@ class RunTest : public ::testing::Test {
 TEST_F(RunTest, ProducesEveryOutputAndAReportForEveryEvent) {
   const std::string out = dir_.file("out");
   int status = 0;
-  const std::string log = run_command(
+  const std::string log = testing::run_command(
       fmt::format("{} run --config {}/configs/demo.yaml --out {} --max-seconds {} -m {} -q 2>&1",
                   VIGIL_VIGIL_BINARY, VIGIL_SOURCE_DIR, out, kSeconds, model_path()),
       &status);
@@ -149,7 +138,9 @@ TEST_F(RunTest, ProducesEveryOutputAndAReportForEveryEvent) {
       for (const char* key : {"type", "class", "time", "rule"}) {
         EXPECT_EQ(g[key], want[key]) << key << " in " << r.prompt;
       }
-      if (want["type"] != "crowding") EXPECT_EQ(g["count"], want["count"]) << r.prompt;
+      if (want["type"] != "crowding") {
+        EXPECT_EQ(g["count"], want["count"]) << r.prompt;
+      }
       g["zone"] = want["zone"];  // the real name, which the report must state
     }
     const ReportCheck check = checker.check(r.text, given);
@@ -251,7 +242,7 @@ TEST_F(RunTest, KillNineThenRunAgainKeepsEverythingAnnouncedAndContinues) {
                   2 * kSeconds, model_path());
   int status = 0;
   const std::string log =
-      run_command(std::string(VIGIL_VIGIL_BINARY) + " " + args_again + " 2>&1", &status);
+      testing::run_command(std::string(VIGIL_VIGIL_BINARY) + " " + args_again + " 2>&1", &status);
   ASSERT_EQ(status, 0) << log;
   EXPECT_NE(log.find("resumed after frame"), std::string::npos) << log;
   const auto events = read_lines(out + "/events.jsonl");
