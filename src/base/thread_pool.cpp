@@ -18,9 +18,13 @@ namespace {
 constexpr int kSpinIterations = 20000;
 }  // namespace
 
+int ThreadPool::resolve_threads(int n_threads) {
+  return n_threads > 0 ? n_threads
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  n_threads_ = n_threads;
+  n_threads_ = resolve_threads(n_threads);
   workers_.reserve(static_cast<size_t>(n_threads_ - 1));
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }

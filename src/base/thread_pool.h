@@ -21,6 +21,9 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
+  // The thread count ThreadPool(n_threads) would run: n_threads, or the hardware threads for 0.
+  static int resolve_threads(int n_threads);
+
   // Runs fn(thread_index, n_threads) once on every thread (the caller is index 0) and returns
   // when all have finished. Not reentrant: call from one thread at a time.
   void run(const std::function<void(int thread, int n_threads)>& fn);

@@ -6,6 +6,7 @@
 
 #include "base/async_reader.h"
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "base/units.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -51,6 +52,7 @@ void register_bench(CLI::App& app) {
                     "Memory budget (e.g. 1G): stream layers that do not fit, and report tokens/s "
                     "against the storage bound");
     cmd->add_flag("--no-direct-io", o->model.no_direct_io, "Stream with buffered reads");
+    add_mmap_flag(*cmd, o->model.mmap);
     cmd->callback([o] {
       const int threads = o->model.threads;
       if (o->membw) {
@@ -61,7 +63,9 @@ void register_bench(CLI::App& app) {
                           .dump()
                           .c_str());
         } else {
-          std::printf("memory read bandwidth: %.2f GB/s (%d threads)\n", bw / 1e9, threads);
+          std::printf("memory read bandwidth: %.2f GB/s (%d threads, %.1f GiB buffer)\n", bw / 1e9,
+                      ThreadPool::resolve_threads(threads),
+                      static_cast<double>(memory_bandwidth_buffer_bytes()) / (1ull << 30));
         }
         return;
       }

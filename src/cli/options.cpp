@@ -9,6 +9,12 @@
 
 namespace vigil::cli {
 
+void add_mmap_flag(CLI::App& cmd, bool& mmap) {
+  cmd.add_flag("--mmap", mmap,
+               "Resident weights: use a mapping of the model file instead of a private copy in "
+               "memory (starts at once and shares the page cache; decode is slower on some VMs)");
+}
+
 void ModelOptions::add(CLI::App& cmd) {
   cmd.add_option("-m,--model", model, "Model: a .gguf file or a Hugging Face folder")->required();
   cmd.add_option("-t,--threads", threads, "Compute threads (0 = all cores)")
@@ -23,6 +29,7 @@ void ModelOptions::add(CLI::App& cmd) {
                  "Hard cap on resident bytes (weights + KV + activations + I/O buffers), e.g. 1G, "
                  "768M; layers that do not fit stream from the file");
   cmd.add_flag("--no-direct-io", no_direct_io, "Stream with buffered reads instead of O_DIRECT");
+  add_mmap_flag(cmd, mmap);
   cmd.add_option("--chat-template", chat_template,
                  "Chat template family: llama2, llama3, chatml, phi3, mistral, gemma (default: "
                  "detected from the model)");
@@ -38,6 +45,7 @@ EngineOptions ModelOptions::engine_options() const {
   if (!chat_template.empty()) o.chat_template = chat_template;
   if (!mem_budget.empty()) o.mem_budget = parse_size(mem_budget, "--mem-budget");
   o.direct_io = !no_direct_io;
+  o.mmap = mmap;
   return o;
 }
 

@@ -1,13 +1,15 @@
 // Command-line options shared by the LLM subcommands (model, threads, context, sampling).
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "llm/engine.h"
 
 namespace vigil::cli {
+
+// --mmap (EngineOptions::mmap), for commands that build their own model options.
+void add_mmap_flag(CLI::App& cmd, bool& mmap);
 
 struct ModelOptions {
   std::string model;
@@ -18,6 +20,7 @@ struct ModelOptions {
   std::string chat_template;
   std::string mem_budget;  // "1G", "768M"; empty = no cap
   bool no_direct_io = false;
+  bool mmap = false;
 
   void add(CLI::App& cmd);
   EngineOptions engine_options() const;

@@ -19,18 +19,24 @@ size_t complete_utf8_prefix(std::string_view text) {
     const auto c = static_cast<unsigned char>(text[n - back]);
     if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
     size_t need = 1;
-    if ((c & 0xE0) == 0xC0) need = 2;
-    else if ((c & 0xF0) == 0xE0) need = 3;
-    else if ((c & 0xF8) == 0xF0) need = 4;
+    if ((c & 0xE0) == 0xC0)
+      need = 2;
+    else if ((c & 0xF0) == 0xE0)
+      need = 3;
+    else if ((c & 0xF8) == 0xF0)
+      need = 4;
     return need > back ? n - back : n;
   }
   return n;
 }
 
-std::string replace_invalid_utf8(std::string_view text) { return tok::sanitize_utf8(text); }
+std::string replace_invalid_utf8(std::string_view text) {
+  return tok::sanitize_utf8(text);
+}
 
 Engine::Engine(const EngineOptions& options) {
-  model_ = Model::load(options.model_path);
+  const bool copy = options.mem_budget == 0 && !options.mmap;
+  model_ = Model::load(options.model_path, copy ? FileImage::kCopy : FileImage::kMap);
   if (!model_->has_tokenizer()) fail("{}: the model has no tokenizer", options.model_path);
   ContextParams cp;
   cp.n_ctx = options.n_ctx;
@@ -44,8 +50,10 @@ Engine::Engine(const EngineOptions& options) {
   if (options.chat_template) {
     auto f = chat_format_from_name(*options.chat_template);
     if (!f) {
-      fail_usage("--chat-template '{}' is not known (expected llama2, llama3, chatml, phi3, "
-                 "mistral or gemma)", *options.chat_template);
+      fail_usage(
+          "--chat-template '{}' is not known (expected llama2, llama3, chatml, phi3, "
+          "mistral or gemma)",
+          *options.chat_template);
     }
     chat_format_ = *f;
   } else if (model_->chat_template()) {
@@ -57,7 +65,9 @@ Engine::Engine(const EngineOptions& options) {
 
 Engine::~Engine() = default;
 
-const Tokenizer& Engine::tokenizer() const { return model_->tokenizer(); }
+const Tokenizer& Engine::tokenizer() const {
+  return model_->tokenizer();
+}
 
 std::string Engine::apply_chat_template(const std::vector<ChatMessage>& messages,
                                         bool add_generation_prompt) const {
@@ -73,7 +83,11 @@ class Engine::SequenceRun {
   SequenceRun(const Tokenizer& tok, const GenerateRequest& req, std::vector<int32_t> prompt,
               const std::function<bool(std::string_view)>& on_piece,
               std::chrono::steady_clock::time_point t_start)
-      : tok_(tok), req_(req), on_piece_(on_piece), t_start_(t_start), sampler_(req.sampling),
+      : tok_(tok),
+        req_(req),
+        on_piece_(on_piece),
+        t_start_(t_start),
+        sampler_(req.sampling),
         history_(std::move(prompt)) {
     result_.stats.n_prompt = static_cast<int32_t>(history_.size());
     result_.stop_reason = "length";
@@ -191,7 +205,8 @@ GenerateResult Engine::generate(const GenerateRequest& req,
   std::span<const float> logits = ctx.eval(run.prompt());
   stats.prompt_ms = ms_since(t_start);
   stats.prompt_io = io_delta(io0, io_snapshot(), stats.prompt_ms);
-  if (ctx.streaming() != nullptr) stats.token_io.reserve(static_cast<size_t>(std::max(0, req.max_tokens)));
+  if (ctx.streaming() != nullptr)
+    stats.token_io.reserve(static_cast<size_t>(std::max(0, req.max_tokens)));
 
   const auto t_gen = std::chrono::steady_clock::now();
   for (;;) {
@@ -200,7 +215,8 @@ GenerateResult Engine::generate(const GenerateRequest& req,
     const auto t_step = std::chrono::steady_clock::now();
     io0 = io_snapshot();
     logits = ctx.eval(std::span<const int32_t>(&id, 1));
-    if (ctx.streaming() != nullptr) stats.token_io.push_back(io_delta(io0, io_snapshot(), ms_since(t_step)));
+    if (ctx.streaming() != nullptr)
+      stats.token_io.push_back(io_delta(io0, io_snapshot(), ms_since(t_step)));
   }
   stats.generate_ms = ms_since(t_gen);
   return std::move(run.result());
@@ -215,7 +231,8 @@ std::vector<GenerateResult> Engine::generate_batch(
   const size_t n = requests.size();
   if (n == 0) return {};
   if (n > static_cast<size_t>(ctx.n_seq())) {
-    fail("{} requests at once, but the engine was opened for {} parallel sequences", n, ctx.n_seq());
+    fail("{} requests at once, but the engine was opened for {} parallel sequences", n,
+         ctx.n_seq());
   }
   std::vector<std::function<bool(std::string_view)>> callbacks(n);
   std::vector<std::unique_ptr<SequenceRun>> runs;
@@ -243,8 +260,8 @@ std::vector<GenerateResult> Engine::generate_batch(
     for (size_t row = 0; row < live.size(); ++row) {
       const auto i = static_cast<size_t>(live[row]);
       SequenceRun& r = *runs[i];
-      const int32_t id = r.step(logits.subspan(row * V, V), cancel_.load(),
-                                ctx.n_past(live[row]) >= ctx.n_ctx());
+      const int32_t id =
+          r.step(logits.subspan(row * V, V), cancel_.load(), ctx.n_past(live[row]) >= ctx.n_ctx());
       if (id >= 0) {
         tokens.push_back(id);
         seqs.push_back(live[row]);

@@ -27,13 +27,16 @@ namespace vigil {
 
 struct EngineOptions {
   std::string model_path;
-  int n_threads = 0;                  // 0 = all hardware threads
-  int32_t n_ctx = 0;                  // 0 = model context capped at 4096
+  int n_threads = 0;  // 0 = all hardware threads
+  int32_t n_ctx = 0;  // 0 = model context capped at 4096
   GgmlType kv_type = GgmlType::F16;
-  bool exact = false;                 // reference f32 math (see ContextParams)
-  uint64_t mem_budget = 0;            // bytes; 0 = everything resident (see ContextParams)
+  bool exact = false;       // reference f32 math (see ContextParams)
+  uint64_t mem_budget = 0;  // bytes; 0 = everything resident (see ContextParams)
   bool direct_io = true;
-  int32_t n_seq = 1;                  // requests generate_batch() can decode together
+  // Resident weights (no budget): false = a private copy in memory (FileImage::kCopy, faster
+  // decode), true = a mapping of the file (instant start, pages shared with the page cache).
+  bool mmap = false;
+  int32_t n_seq = 1;                         // requests generate_batch() can decode together
   std::optional<std::string> chat_template;  // family name overriding detection
 };
 
@@ -42,9 +45,9 @@ struct GenerateRequest {
   std::vector<int32_t> prompt_ids;  // used instead of `prompt` when non-empty
   int32_t max_tokens = 128;
   SamplingParams sampling;
-  std::vector<std::string> stop;    // generation ends before the first occurrence of any
-  bool add_bos = true;              // add the tokenizer's BOS (if it uses one)
-  bool parse_special = true;        // "<|im_start|>" in the prompt is the special token
+  std::vector<std::string> stop;  // generation ends before the first occurrence of any
+  bool add_bos = true;            // add the tokenizer's BOS (if it uses one)
+  bool parse_special = true;      // "<|im_start|>" in the prompt is the special token
   // What to do when the prompt does not fit the context: error, or keep its last tokens.
   bool truncate_prompt = false;
 };
@@ -60,10 +63,10 @@ struct TokenIoStats {
 struct GenerateStats {
   int32_t n_prompt = 0;
   int32_t n_generated = 0;
-  double prompt_ms = 0;   // wall time of the prefill
-  double generate_ms = 0; // wall time of decode (sampling included)
-  double first_token_ms = 0;  // from request start to the first generated piece
-  TokenIoStats prompt_io;         // streaming: the prefill
+  double prompt_ms = 0;                // wall time of the prefill
+  double generate_ms = 0;              // wall time of decode (sampling included)
+  double first_token_ms = 0;           // from request start to the first generated piece
+  TokenIoStats prompt_io;              // streaming: the prefill
   std::vector<TokenIoStats> token_io;  // streaming: one entry per decode step
 };
 

@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "base/base.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-
-#include "base/base.h"
 
 namespace vigil {
 namespace {
@@ -43,7 +43,8 @@ TEST(Printable, EscapesControlAndHighBytes) {
 }
 
 TEST(Files, AtomicWriteThenMap) {
-  const auto dir = std::filesystem::temp_directory_path() / ("vigil_base_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vigil_base_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "a.bin").string();
   write_file_atomic(path, "hello");
@@ -54,6 +55,29 @@ TEST(Files, AtomicWriteThenMap) {
   write_file_atomic(path, "");
   MappedFile empty(path);
   EXPECT_EQ(empty.size(), 0u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Files, CopiedImageEqualsTheMapping) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vigil_base_copy_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "w.bin").string();
+  // Larger than one 64 MiB read and not a multiple of the 2 MiB rounding, so both the chunked
+  // read and the mapping's tail are exercised.
+  std::string bytes(65u * 1024 * 1024 + 12345, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 2654435761u) >> 24);
+  write_file_atomic(path, bytes);
+  MappedFile mapped(path, FileImage::kMap);
+  MappedFile copied(path, FileImage::kCopy);
+  ASSERT_EQ(copied.size(), bytes.size());
+  EXPECT_EQ(std::memcmp(copied.data(), mapped.data(), bytes.size()), 0);
+  MappedFile moved = std::move(copied);  // ownership moves with the image
+  EXPECT_EQ(copied.data(), nullptr);
+  EXPECT_EQ(std::memcmp(moved.data(), bytes.data(), bytes.size()), 0);
+  write_file_atomic(path, "");
+  EXPECT_EQ(MappedFile(path, FileImage::kCopy).size(), 0u);
+  EXPECT_THROW(MappedFile("/nonexistent/vigil/w.bin", FileImage::kCopy), Error);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 // Sampler, chat templates, UTF-8 streaming and the engine's generation loop.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 
 #include "base/error.h"
@@ -11,7 +12,9 @@ namespace {
 
 const std::string kModels = std::string(VIGIL_SHARED_DIR) + "/testdata/models/";
 
-std::vector<float> logits_of(std::initializer_list<float> v) { return std::vector<float>(v); }
+std::vector<float> logits_of(std::initializer_list<float> v) {
+  return std::vector<float>(v);
+}
 
 TEST(Sampler, GreedyPicksMaxLowestIdOnTie) {
   SamplingParams p;
@@ -94,27 +97,35 @@ TEST(Sampler, RepetitionAndPresencePenaltiesChangeTheChoice) {
 }
 
 TEST(ChatTemplate, DetectsFamiliesFromTemplateText) {
-  EXPECT_EQ(detect_chat_format("{% for m in messages %}<|im_start|>{{ m.role }}"), ChatFormat::ChatML);
-  EXPECT_EQ(detect_chat_format("<|start_header_id|>{{ role }}<|end_header_id|>"), ChatFormat::Llama3);
-  EXPECT_EQ(detect_chat_format("{{'<|user|>\n' + content + '<|end|>\n<|assistant|>'}}"), ChatFormat::Phi3);
+  EXPECT_EQ(detect_chat_format("{% for m in messages %}<|im_start|>{{ m.role }}"),
+            ChatFormat::ChatML);
+  EXPECT_EQ(detect_chat_format("<|start_header_id|>{{ role }}<|end_header_id|>"),
+            ChatFormat::Llama3);
+  EXPECT_EQ(detect_chat_format("{{'<|user|>\n' + content + '<|end|>\n<|assistant|>'}}"),
+            ChatFormat::Phi3);
   EXPECT_EQ(detect_chat_format("[INST] <<SYS>> {{ system }} <</SYS>>"), ChatFormat::Llama2);
-  EXPECT_EQ(detect_chat_format("{{ '[INST] ' + message['content'] + ' [/INST]' }}"), ChatFormat::Mistral);
+  EXPECT_EQ(detect_chat_format("{{ '[INST] ' + message['content'] + ' [/INST]' }}"),
+            ChatFormat::Mistral);
   EXPECT_EQ(detect_chat_format("<start_of_turn>user"), ChatFormat::Gemma);
   EXPECT_FALSE(detect_chat_format("{{ messages }}").has_value());
 }
 
 TEST(ChatTemplate, RendersEachFamily) {
-  const std::vector<ChatMessage> msgs = {{"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}};
-  EXPECT_EQ(render_chat(ChatFormat::ChatML, msgs, true, ""),
-            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
-            "A<|im_end|>\n<|im_start|>user\nV<|im_end|>\n<|im_start|>assistant\n");
+  const std::vector<ChatMessage> msgs = {
+      {"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}};
+  EXPECT_EQ(
+      render_chat(ChatFormat::ChatML, msgs, true, ""),
+      "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+      "A<|im_end|>\n<|im_start|>user\nV<|im_end|>\n<|im_start|>assistant\n");
   EXPECT_EQ(render_chat(ChatFormat::Llama3, {{"user", "U"}}, true, "<|begin_of_text|>"),
             "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>"
             "<|start_header_id|>assistant<|end_header_id|>\n\n");
-  EXPECT_EQ(render_chat(ChatFormat::Phi3, {{"user", "U"}}, true, ""), "<|user|>\nU<|end|>\n<|assistant|>\n");
+  EXPECT_EQ(render_chat(ChatFormat::Phi3, {{"user", "U"}}, true, ""),
+            "<|user|>\nU<|end|>\n<|assistant|>\n");
   EXPECT_EQ(render_chat(ChatFormat::Llama2, msgs, false, "<s>"),
             "<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nU [/INST] A</s><s>[INST] V [/INST]");
-  EXPECT_EQ(render_chat(ChatFormat::Mistral, msgs, false, "<s>"), "<s>[INST] S\n\nU [/INST] A</s><s>[INST] V [/INST]");
+  EXPECT_EQ(render_chat(ChatFormat::Mistral, msgs, false, "<s>"),
+            "<s>[INST] S\n\nU [/INST] A</s><s>[INST] V [/INST]");
   EXPECT_EQ(render_chat(ChatFormat::Gemma, msgs, true, "<bos>"),
             "<bos><start_of_turn>user\nS\n\nU<end_of_turn>\n<start_of_turn>model\nA<end_of_turn>\n"
             "<start_of_turn>user\nV<end_of_turn>\n<start_of_turn>model\n");
@@ -123,17 +134,21 @@ TEST(ChatTemplate, RendersEachFamily) {
 
 TEST(Utf8, HoldsBackIncompleteSequences) {
   EXPECT_EQ(complete_utf8_prefix("abc"), 3u);
-  EXPECT_EQ(complete_utf8_prefix("a\xC3"), 1u);           // lead byte of é alone
-  EXPECT_EQ(complete_utf8_prefix("a\xC3\xA9"), 3u);       // é complete
-  EXPECT_EQ(complete_utf8_prefix("\xE2\x82"), 0u);        // 2 of 3 bytes of €
+  EXPECT_EQ(complete_utf8_prefix("a\xC3"), 1u);             // lead byte of é alone
+  EXPECT_EQ(complete_utf8_prefix("a\xC3\xA9"), 3u);         // é complete
+  EXPECT_EQ(complete_utf8_prefix("\xE2\x82"), 0u);          // 2 of 3 bytes of €
   EXPECT_EQ(complete_utf8_prefix("\xF0\x9F\x98\x80"), 4u);  // 😀
 }
 
 TEST(Utf8, ReplacesInvalidBytes) {
   EXPECT_EQ(replace_invalid_utf8("ok \xC3\xA9"), "ok \xC3\xA9");
-  EXPECT_EQ(replace_invalid_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(replace_invalid_utf8("a\xFF"
+                                 "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(replace_invalid_utf8("\xC3"), "\xEF\xBF\xBD");
-  EXPECT_EQ(replace_invalid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(replace_invalid_utf8("\xED\xA0\x80"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");                        // surrogate
   EXPECT_EQ(replace_invalid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
 }
 
@@ -226,9 +241,30 @@ TEST_F(EngineTest, KvCacheTypesAgreeWithF32) {
   for (GgmlType kv : {GgmlType::F16, GgmlType::Q8_0}) {
     const auto got = run(kv);
     double max_abs = 0;
-    for (size_t i = 0; i < ref.size(); ++i) max_abs = std::max(max_abs, static_cast<double>(std::abs(got[i] - ref[i])));
+    for (size_t i = 0; i < ref.size(); ++i)
+      max_abs = std::max(max_abs, static_cast<double>(std::abs(got[i] - ref[i])));
     EXPECT_LT(max_abs, kv == GgmlType::F16 ? 0.02 : 0.1) << ggml_type_name(kv);
     EXPECT_GT(max_abs, 0.0) << "cache type had no effect: " << ggml_type_name(kv);
+  }
+}
+
+TEST_F(EngineTest, CopiedAndMappedWeightsGiveIdenticalLogits) {
+  // The default resident image (a private copy) and --mmap read the same bytes: bit-identical.
+  const std::vector<int32_t> ids = {470, 872, 321, 74, 276, 302, 86, 77};
+  for (const char* file : {"llama/model-q4_0.gguf", "phi3/model-q4_k_m.gguf"}) {
+    auto run = [&](bool mmap) {
+      EngineOptions o;
+      o.model_path = kModels + file;
+      o.n_threads = 2;
+      o.n_ctx = 32;
+      o.mmap = mmap;
+      Engine e(o);
+      auto l = e.context().eval(ids, true);
+      return std::vector<float>(l.begin(), l.end());
+    };
+    const auto copied = run(false), mapped = run(true);
+    ASSERT_EQ(copied.size(), mapped.size()) << file;
+    EXPECT_EQ(std::memcmp(copied.data(), mapped.data(), sizeof(float) * copied.size()), 0) << file;
   }
 }
 

@@ -79,7 +79,9 @@ uint64_t min_value_bytes(ValueType type) {
   return 1;
 }
 
-bool known_value_type(uint32_t t) { return t <= static_cast<uint32_t>(ValueType::FLOAT64); }
+bool known_value_type(uint32_t t) {
+  return t <= static_cast<uint32_t>(ValueType::FLOAT64);
+}
 
 class Cursor {
  public:
@@ -111,8 +113,8 @@ class Cursor {
  private:
   void need(uint64_t n, std::string_view field) const {
     if (n > remaining()) {
-      fail("{}: {}: file truncated (need {} bytes at offset {}, file is {} bytes)", name_, field,
-           n, pos_, bytes_.size());
+      fail("{}: {}: file truncated (need {} bytes at offset {}, file is {} bytes)", name_, field, n,
+           pos_, bytes_.size());
     }
   }
   std::span<const uint8_t> bytes_;
@@ -199,8 +201,8 @@ uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& name, const std:
 
 }  // namespace
 
-GgufFile GgufFile::open(const std::string& path) {
-  auto mapped = std::make_shared<MappedFile>(path);
+GgufFile GgufFile::open(const std::string& path, FileImage image) {
+  auto mapped = std::make_shared<MappedFile>(path, image);
   GgufFile f = parse(mapped->bytes(), path);
   f.file_ = std::move(mapped);
   return f;
@@ -273,8 +275,7 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const std::string& name
     info.name = cur.read_string(fmt::format("tensor {} name", t));
     const std::string field = fmt::format("tensor '{}'", printable(info.name));
     if (info.name.empty() || !valid_utf8(info.name)) {
-      fail("{}: tensor {}: name \"{}\" is empty or not valid UTF-8", name, t,
-           printable(info.name));
+      fail("{}: tensor {}: name \"{}\" is empty or not valid UTF-8", name, t, printable(info.name));
     }
     if (f.tensor_index_.count(info.name) != 0) fail("{}: {}: duplicate tensor name", name, field);
     const auto n_dims = cur.read<uint32_t>(field);
@@ -299,11 +300,12 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const std::string& name
       fail("{}: {}: row length {} is not a multiple of the {} block size {}", name, field,
            info.shape[0], traits->name, traits->block_values);
     }
-    info.size_bytes = checked_mul(n_values / traits->block_values, traits->block_bytes, name, field);
+    info.size_bytes =
+        checked_mul(n_values / traits->block_values, traits->block_bytes, name, field);
     info.offset = cur.read<uint64_t>(field);
     if (info.offset % f.alignment_ != 0) {
-      fail("{}: {}: data offset {} is not a multiple of the alignment {}", name, field,
-           info.offset, f.alignment_);
+      fail("{}: {}: data offset {} is not a multiple of the alignment {}", name, field, info.offset,
+           f.alignment_);
     }
     f.tensor_index_.emplace(info.name, f.tensors_.size());
     f.tensors_.push_back(std::move(info));
@@ -321,9 +323,10 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const std::string& name
     by_offset.reserve(f.tensors_.size());
     for (auto& info : f.tensors_) {
       if (info.offset > data_bytes || info.size_bytes > data_bytes - info.offset) {
-        fail("{}: tensor '{}': data [{}, {}) lies past the end of the data section ({} bytes; "
-             "file truncated?)",
-             name, printable(info.name), info.offset, info.offset + info.size_bytes, data_bytes);
+        fail(
+            "{}: tensor '{}': data [{}, {}) lies past the end of the data section ({} bytes; "
+            "file truncated?)",
+            name, printable(info.name), info.offset, info.offset + info.size_bytes, data_bytes);
       }
       info.data = bytes.data() + f.data_offset_ + info.offset;
       by_offset.push_back(&info);
@@ -374,7 +377,8 @@ int64_t GgufFile::get_int(std::string_view key) const {
 
 double GgufFile::get_float(std::string_view key) const {
   const Value& v = get(key);
-  if (v.type == ValueType::STRING || v.type == ValueType::ARRAY) wrong_type(name_, key, "a number", v);
+  if (v.type == ValueType::STRING || v.type == ValueType::ARRAY)
+    wrong_type(name_, key, "a number", v);
   return v.as_float();
 }
 

@@ -48,10 +48,10 @@ std::string_view value_type_name(ValueType type);
 // items (which may themselves be arrays).
 struct Value {
   ValueType type = ValueType::UINT8;
-  uint64_t u = 0;      // UINT8/16/32/64, BOOL (0/1)
-  int64_t i = 0;       // INT8/16/32/64
-  double f = 0;        // FLOAT32/64
-  std::string s;       // STRING
+  uint64_t u = 0;                           // UINT8/16/32/64, BOOL (0/1)
+  int64_t i = 0;                            // INT8/16/32/64
+  double f = 0;                             // FLOAT32/64
+  std::string s;                            // STRING
   ValueType array_type = ValueType::UINT8;  // ARRAY: element type
   std::vector<Value> array;                 // ARRAY: items
 
@@ -77,8 +77,8 @@ struct TensorInfo {
   std::string name;
   std::vector<uint64_t> shape;  // ggml order: shape[0] is the row length (fastest varying)
   GgmlType type = GgmlType::F32;
-  uint64_t offset = 0;        // bytes from the start of the data section
-  uint64_t size_bytes = 0;    // bytes of data
+  uint64_t offset = 0;            // bytes from the start of the data section
+  uint64_t size_bytes = 0;        // bytes of data
   const uint8_t* data = nullptr;  // into the mapping (nullptr when parsed without data)
 
   uint64_t n_values() const;
@@ -88,7 +88,8 @@ struct TensorInfo {
 class GgufFile {
  public:
   // Maps and parses `path`. Throws vigil::Error("<path>: <field>: <problem>") on any defect.
-  static GgufFile open(const std::string& path);
+  // `image`: map the file, or copy it into memory (see FileImage in base/file.h).
+  static GgufFile open(const std::string& path, FileImage image = FileImage::kMap);
   // Parses an in-memory image (fuzzing, tests). `bytes` must outlive the result.
   static GgufFile parse(std::span<const uint8_t> bytes, const std::string& name);
 

@@ -199,8 +199,8 @@ uint64_t TensorInfo::n_rows() const {
   return len == 0 ? 0 : n_values() / len;
 }
 
-SafetensorsFile SafetensorsFile::open(const std::string& path) {
-  auto file = std::make_shared<MappedFile>(path);
+SafetensorsFile SafetensorsFile::open(const std::string& path, FileImage image) {
+  auto file = std::make_shared<MappedFile>(path, image);
   SafetensorsFile out = parse(file->bytes(), path);
   out.file_ = std::move(file);
   return out;
@@ -310,7 +310,7 @@ const TensorInfo& SafetensorsFile::tensor(std::string_view name) const {
   return *t;
 }
 
-SafetensorsModel SafetensorsModel::open(const std::string& path) {
+SafetensorsModel SafetensorsModel::open(const std::string& path, FileImage image) {
   SafetensorsModel model;
   std::string index_path;
   std::string single_path;
@@ -336,7 +336,7 @@ SafetensorsModel SafetensorsModel::open(const std::string& path) {
   }
 
   if (!single_path.empty()) {
-    model.shards_.push_back(SafetensorsFile::open(single_path));
+    model.shards_.push_back(SafetensorsFile::open(single_path, image));
     const auto& tensors = model.shards_[0].tensors();
     for (size_t i = 0; i < tensors.size(); ++i)
       model.index_.emplace(tensors[i].name, std::pair{size_t{0}, i});
@@ -374,7 +374,7 @@ SafetensorsModel SafetensorsModel::open(const std::string& path) {
 
   for (const auto& [file, names] : wanted) {
     const size_t shard_index = model.shards_.size();
-    model.shards_.push_back(SafetensorsFile::open(model.dir_ + "/" + file));
+    model.shards_.push_back(SafetensorsFile::open(model.dir_ + "/" + file, image));
     const SafetensorsFile& shard = model.shards_.back();
     const auto& tensors = shard.tensors();
     for (size_t i = 0; i < tensors.size(); ++i) {

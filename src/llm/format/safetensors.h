@@ -54,7 +54,7 @@ GgmlType weight_type(const TensorInfo& t, const std::string& file);
 class SafetensorsFile {
  public:
   // Maps and parses `path`. Throws vigil::Error("<path>: <field>: <problem>") on any defect.
-  static SafetensorsFile open(const std::string& path);
+  static SafetensorsFile open(const std::string& path, FileImage image = FileImage::kMap);
   // Parses an in-memory image (fuzzing, tests). `bytes` must outlive the result.
   static SafetensorsFile parse(std::span<const uint8_t> bytes, const std::string& name);
 
@@ -86,7 +86,7 @@ class SafetensorsFile {
 // tensor of a shard must be listed (a stale index is an error, not a silent miss).
 class SafetensorsModel {
  public:
-  static SafetensorsModel open(const std::string& path);
+  static SafetensorsModel open(const std::string& path, FileImage image = FileImage::kMap);
 
   const std::string& dir() const { return dir_; }  // folder holding the files
   const std::vector<SafetensorsFile>& shards() const { return shards_; }

@@ -45,8 +45,8 @@ const ArchTraits& arch_traits(const std::string& arch) {
   fail("unsupported architecture '{}' (supported: llama, mistral, qwen2, phi3)", arch);
 }
 
-void Model::load_gguf(const std::string& path) {
-  gguf_ = std::make_shared<gguf::GgufFile>(gguf::GgufFile::open(path));
+void Model::load_gguf(const std::string& path, FileImage image) {
+  gguf_ = std::make_shared<gguf::GgufFile>(gguf::GgufFile::open(path, image));
   const gguf::GgufFile& f = *gguf_;
   const std::string arch = f.architecture();
   const ArchTraits& traits = arch_traits(arch);
@@ -69,15 +69,19 @@ void Model::load_gguf(const std::string& path) {
     c.n_ff = static_cast<int32_t>(f.get_int(p + "feed_forward_length"));
   }
   c.n_head = static_cast<int32_t>(f.get_int(p + "attention.head_count"));
-  c.n_head_kv = static_cast<int32_t>(f.get_int_opt(p + "attention.head_count_kv").value_or(c.n_head));
+  c.n_head_kv =
+      static_cast<int32_t>(f.get_int_opt(p + "attention.head_count_kv").value_or(c.n_head));
   if (c.n_head <= 0 || c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0) {
-    fail("{}: attention.head_count {} / head_count_kv {}: expected positive, heads a multiple of "
-         "kv heads", path, c.n_head, c.n_head_kv);
+    fail(
+        "{}: attention.head_count {} / head_count_kv {}: expected positive, heads a multiple of "
+        "kv heads",
+        path, c.n_head, c.n_head_kv);
   }
-  c.head_dim = static_cast<int32_t>(
-      f.get_int_opt(p + "attention.key_length").value_or(c.n_embd / c.n_head));
+  c.head_dim =
+      static_cast<int32_t>(f.get_int_opt(p + "attention.key_length").value_or(c.n_embd / c.n_head));
   c.n_ctx_train = static_cast<int32_t>(f.get_int_opt(p + "context_length").value_or(4096));
-  c.rms_eps = static_cast<float>(f.get_float_opt(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+  c.rms_eps =
+      static_cast<float>(f.get_float_opt(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
   c.rope_theta = static_cast<float>(f.get_float_opt(p + "rope.freq_base").value_or(10000.0));
   c.rope_dim = static_cast<int32_t>(f.get_int_opt(p + "rope.dimension_count").value_or(c.head_dim));
   c.rope_style = traits.gguf_rope;
@@ -89,7 +93,8 @@ void Model::load_gguf(const std::string& path) {
       fail("{}: rope.scaling.type 'yarn' is not supported yet", path);
     }
   }
-  c.sliding_window = static_cast<int32_t>(f.get_int_opt(p + "attention.sliding_window").value_or(0));
+  c.sliding_window =
+      static_cast<int32_t>(f.get_int_opt(p + "attention.sliding_window").value_or(0));
   c.qkv_bias = traits.qkv_bias;
   c.fused_qkv = traits.fused_qkv;
   c.fused_gate_up = traits.fused_gate_up;

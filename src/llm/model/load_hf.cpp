@@ -1,7 +1,6 @@
 // Model loading from a Hugging Face folder: config.json for hyperparameters, safetensors for
 // weights (F32/F16/BF16 used as stored), tokenizer.json for the tokenizer.
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
@@ -12,17 +11,16 @@
 #include "llm/tokenizer/tokenizer.h"
 
 namespace vigil {
-namespace {
+namespace {}  // namespace
 
-}  // namespace
-
-void Model::load_hf(const std::string& dir) {
+void Model::load_hf(const std::string& dir, FileImage image) {
   namespace fs = std::filesystem;
   const std::string config_path = (fs::path(dir) / "config.json").string();
   config_ = load_hf_config(config_path);
   const ArchTraits& traits = arch_traits(config_.arch);
   (void)traits;
-  auto st = std::make_shared<safetensors::SafetensorsModel>(safetensors::SafetensorsModel::open(dir));
+  auto st = std::make_shared<safetensors::SafetensorsModel>(
+      safetensors::SafetensorsModel::open(dir, image));
   const safetensors::SafetensorsModel& m = *st;
 
   auto view = [&](const std::string& name, bool required) -> Tensor {
@@ -32,7 +30,8 @@ void Model::load_hf(const std::string& dir) {
       return {};
     }
     if (t->shape.empty() || t->shape.size() > 2) {
-      fail("{}: tensor '{}': {} dimensions (expected 1 or 2)", m.shard_path(name), name, t->shape.size());
+      fail("{}: tensor '{}': {} dimensions (expected 1 or 2)", m.shard_path(name), name,
+           t->shape.size());
     }
     Tensor out;
     out.name = name;
@@ -86,8 +85,8 @@ void Model::load_hf(const std::string& dir) {
   const fs::path tok_json = fs::path(dir) / "tokenizer.json";
   const fs::path tok_config = fs::path(dir) / "tokenizer_config.json";
   if (fs::exists(tok_json)) {
-    tokenizer_ = Tokenizer::from_hf_json(tok_json.string(),
-                                         fs::exists(tok_config) ? tok_config.string() : std::string());
+    tokenizer_ = Tokenizer::from_hf_json(
+        tok_json.string(), fs::exists(tok_config) ? tok_config.string() : std::string());
   }
   if (fs::exists(tok_config)) {
     try {

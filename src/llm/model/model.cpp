@@ -10,13 +10,13 @@ namespace vigil {
 
 Model::~Model() = default;
 
-std::unique_ptr<Model> Model::load(const std::string& path) {
+std::unique_ptr<Model> Model::load(const std::string& path, FileImage image) {
   std::unique_ptr<Model> m(new Model());
   m->path_ = path;
   if (std::filesystem::is_directory(path)) {
-    m->load_hf(path);
+    m->load_hf(path, image);
   } else {
-    m->load_gguf(path);
+    m->load_gguf(path, image);
   }
   m->validate_shapes();
   return m;
@@ -44,7 +44,8 @@ void Model::validate_shapes() const {
     fail("{}: invalid hyperparameters (layers {}, hidden {}, heads {}, head_dim {}, vocab {})",
          path_, c.n_layers, c.n_embd, c.n_head, c.head_dim, c.n_vocab);
   }
-  if (c.head_dim > 1024) fail("{}: head_dim {} is larger than the supported 1024", path_, c.head_dim);
+  if (c.head_dim > 1024)
+    fail("{}: head_dim {} is larger than the supported 1024", path_, c.head_dim);
   auto expect = [&](const Tensor& t, int64_t cols, int64_t rows) {
     if (!t.present()) return;
     if (t.cols != cols || t.rows != rows) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "base/file.h"
 #include "llm/model/config.h"
 #include "llm/model/weights.h"
 
@@ -19,7 +20,9 @@ class Tokenizer;
 class Model {
  public:
   // `path`: a .gguf file or a folder with config.json + *.safetensors (+ tokenizer.json).
-  static std::unique_ptr<Model> load(const std::string& path);
+  // `image`: map the weight files, or copy them into memory (FileImage::kCopy, for resident
+  // inference; see base/file.h).
+  static std::unique_ptr<Model> load(const std::string& path, FileImage image = FileImage::kMap);
   ~Model();
 
   const ModelConfig& config() const { return config_; }
@@ -36,8 +39,8 @@ class Model {
 
  private:
   Model() = default;
-  void load_gguf(const std::string& path);
-  void load_hf(const std::string& dir);
+  void load_gguf(const std::string& path, FileImage image);
+  void load_hf(const std::string& dir, FileImage image);
   void validate_shapes() const;
 
   std::string path_;

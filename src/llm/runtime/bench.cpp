@@ -1,5 +1,8 @@
 #include "llm/runtime/bench.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -23,7 +26,8 @@ void mean_sd(BenchResult& r) {
   r.avg_ts = sum / static_cast<double>(r.samples_ts.size());
   double sq = 0;
   for (double v : r.samples_ts) sq += (v - r.avg_ts) * (v - r.avg_ts);
-  r.stddev_ts = r.samples_ts.size() > 1 ? std::sqrt(sq / static_cast<double>(r.samples_ts.size() - 1)) : 0;
+  r.stddev_ts =
+      r.samples_ts.size() > 1 ? std::sqrt(sq / static_cast<double>(r.samples_ts.size() - 1)) : 0;
 }
 
 StreamStats stream_stats(const Context& ctx) {
@@ -38,9 +42,11 @@ void accumulate(StreamStats& sum, const StreamStats& a, const StreamStats& b) {
 
 }  // namespace
 
-double measure_disk_bandwidth(const std::string& path, unsigned queue_depth, uint64_t bytes, int passes) {
+double measure_disk_bandwidth(const std::string& path, unsigned queue_depth, uint64_t bytes,
+                              int passes) {
   AsyncFileReader reader(path, /*direct=*/true, queue_depth, 4u << 20);
-  bytes = std::min(bytes, reader.file_size()) / AsyncFileReader::kAlignment * AsyncFileReader::kAlignment;
+  bytes = std::min(bytes, reader.file_size()) / AsyncFileReader::kAlignment *
+          AsyncFileReader::kAlignment;
   constexpr uint64_t kBuffer = 64u << 20;  // reads cycle through one 64 MiB buffer
   AlignedBuffer buf(std::min<uint64_t>(kBuffer, bytes));
   double best = 0;
@@ -89,7 +95,8 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
       }
     }
     mean_sd(r);
-    r.streamed_bytes_per_token = io_sum.bytes_read / static_cast<uint64_t>(reps);  // per prompt pass
+    r.streamed_bytes_per_token =
+        io_sum.bytes_read / static_cast<uint64_t>(reps);  // per prompt pass
     r.stall_s_per_token = static_cast<double>(io_sum.stall_ns) / 1e9 / reps;
     r.io_s_per_token = static_cast<double>(io_sum.io_ns) / 1e9 / reps;
     out.push_back(r);
@@ -120,9 +127,9 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
                                       : ctx.eval_batch(ids, seqs, false);
         for (size_t k = 0; k < ids.size(); ++k) {
           const float v = logits[k * static_cast<size_t>(n_vocab)];
-          ids[k] = static_cast<int32_t>((static_cast<uint32_t>(std::abs(v) * 1000.0f) +
-                                         static_cast<uint32_t>(i)) %
-                                        static_cast<uint32_t>(n_vocab));
+          ids[k] = static_cast<int32_t>(
+              (static_cast<uint32_t>(std::abs(v) * 1000.0f) + static_cast<uint32_t>(i)) %
+              static_cast<uint32_t>(n_vocab));
         }
       }
       const double s = seconds_since(t0);
@@ -132,8 +139,8 @@ std::vector<BenchResult> bench_model(Engine& engine, int32_t n_prompt, int32_t n
       }
     }
     mean_sd(r);
-    const auto tokens =
-        static_cast<uint64_t>(reps) * static_cast<uint64_t>(n_gen) * static_cast<uint64_t>(n_parallel);
+    const auto tokens = static_cast<uint64_t>(reps) * static_cast<uint64_t>(n_gen) *
+                        static_cast<uint64_t>(n_parallel);
     r.streamed_bytes_per_token = io_sum.bytes_read / tokens;
     r.stall_s_per_token = static_cast<double>(io_sum.stall_ns) / 1e9 / static_cast<double>(tokens);
     r.io_s_per_token = static_cast<double>(io_sum.io_ns) / 1e9 / static_cast<double>(tokens);
@@ -171,7 +178,21 @@ uint64_t read_streams(const uint64_t* p, size_t n_words) {
 
 }  // namespace
 
+uint64_t memory_bandwidth_buffer_bytes() {
+  uint64_t bytes = 1ull << 30;
+  const long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (llc > 0) bytes = std::max<uint64_t>(bytes, 4 * static_cast<uint64_t>(llc));
+  // Never more than a quarter of physical memory (edge devices with a large cache but little RAM).
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) {
+    bytes =
+        std::min<uint64_t>(bytes, static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4);
+  }
+  return bytes / 4096 * 4096;
+}
+
 double measure_memory_bandwidth(int n_threads, uint64_t bytes) {
+  if (bytes == 0) bytes = memory_bandwidth_buffer_bytes();
   ThreadPool pool(n_threads);
   const size_t n = static_cast<size_t>(bytes / sizeof(uint64_t));
   std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);

@@ -11,12 +11,12 @@
 namespace vigil {
 
 struct BenchResult {
-  std::string test;     // "pp512", "tg128"
+  std::string test;  // "pp512", "tg128"
   int32_t n_prompt = 0;
   int32_t n_gen = 0;
   int n_threads = 0;
   int32_t n_parallel = 1;  // tg: sequences decoded together (tokens/s counts all of them)
-  double avg_ts = 0;    // tokens per second, mean over repetitions
+  double avg_ts = 0;       // tokens per second, mean over repetitions
   double stddev_ts = 0;
   std::vector<double> samples_ts;
   uint64_t weight_bytes_per_token = 0;  // tg: bytes of weights read per generated token
@@ -39,10 +39,15 @@ uint64_t weight_bytes_per_token(const Model& model);
 
 // Sequential O_DIRECT read bandwidth of `path` in bytes/s: `bytes` from the start of the file
 // (at most its size) in 4 MiB reads with `queue_depth` in flight, best of `passes`.
-double measure_disk_bandwidth(const std::string& path, unsigned queue_depth, uint64_t bytes, int passes = 2);
+double measure_disk_bandwidth(const std::string& path, unsigned queue_depth, uint64_t bytes,
+                              int passes = 2);
 
 // Measured memory read bandwidth in bytes/s, streaming `bytes` with `n_threads` threads
-// (best of a few passes).
-double measure_memory_bandwidth(int n_threads, uint64_t bytes = 1ull << 30);
+// (best of a few passes). bytes = 0 picks memory_bandwidth_buffer_bytes().
+double measure_memory_bandwidth(int n_threads, uint64_t bytes = 0);
+
+// Buffer size for measure_memory_bandwidth: 1 GiB, or 4x the last-level cache when that is
+// larger (some VMs report a 512 MiB L3; a buffer that half fits would measure the cache).
+uint64_t memory_bandwidth_buffer_bytes();
 
 }  // namespace vigil

@@ -408,11 +408,12 @@ inline void group(const uint8_t* w, size_t row_bytes, const uint8_t* xp, int64_t
 }
 
 // R <= 2 rows x T <= 2 tokens; results at res[r * res_stride + t]. Prefetches
-// [prefetch, prefetch + prefetch_bytes) a few lines per group (see kernels_avx512.cpp, tile()).
+// [prefetch, prefetch + prefetch_bytes) to L1 and [far, far + far_bytes) to L2, a few lines per
+// group (see kernels_avx512.cpp, tile()).
 template <class K, int R, int T>
 void sub_tile(const uint8_t* w, size_t row_bytes, int64_t n_cols, const uint8_t* x, size_t x_stride,
               float* res, int res_stride, const uint8_t* prefetch = nullptr,
-              size_t prefetch_bytes = 0) {
+              size_t prefetch_bytes = 0, const uint8_t* far = nullptr, size_t far_bytes = 0) {
   const int64_t nb = n_cols / K::kBlockValues;
   const int64_t ng = nb / K::kBlocksPerGroup;
   const int64_t rem = nb % K::kBlocksPerGroup;
@@ -423,11 +424,14 @@ void sub_tile(const uint8_t* w, size_t row_bytes, int64_t n_cols, const uint8_t*
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   }
   const int64_t pf_lines = static_cast<int64_t>((prefetch_bytes + 63) / 64);
+  const int64_t far_lines = static_cast<int64_t>((far_bytes + 63) / 64);
   const int64_t pf_per_group = ng > 0 ? (pf_lines + ng - 1) / ng : 0;
   int64_t pf_next = 0;
   for (int64_t g = 0; g < ng; ++g) {
     for (int64_t i = 0; i < pf_per_group && pf_next < pf_lines; ++i, ++pf_next) {
       _mm_prefetch(reinterpret_cast<const char*>(prefetch + 64 * pf_next), _MM_HINT_T0);
+      if (pf_next < far_lines)
+        _mm_prefetch(reinterpret_cast<const char*>(far + 64 * pf_next), _MM_HINT_T1);
     }
     group<K, R, T>(w + g * kGroupW, row_bytes, xp, g, x_stride, acc);
   }
@@ -693,17 +697,21 @@ float dot_exact(int64_t n, const void* w, const void* x) {
 template <class K>
 using QTile = SplitTile<QuantSub<K>>;
 
-// Decode: 2-row tiles, each prefetching the next 2 rows.
+// Decode: 2-row tiles, each prefetching the next 2 rows to L1 and the 2 after to L2; never past
+// row_end.
 template <class K>
 void matvec_prefetch(const uint8_t* w, size_t row_bytes, int64_t n_cols, int64_t row_begin,
                      int64_t row_end, const void* x, float* y) {
   const auto* xb = static_cast<const uint8_t*>(x);
   int64_t r = row_begin;
   float res[2];
+  auto rows_from = [&](int64_t first) {
+    return first >= row_end ? int64_t{0} : (row_end - first < 2 ? row_end - first : int64_t{2});
+  };
   for (; r + 2 <= row_end; r += 2) {
-    const int64_t next = row_end - (r + 2) < 2 ? row_end - (r + 2) : 2;
     sub_tile<K, 2, 1>(w + r * row_bytes, row_bytes, n_cols, xb, 0, res, 1, w + (r + 2) * row_bytes,
-                      static_cast<size_t>(next) * row_bytes);
+                      static_cast<size_t>(rows_from(r + 2)) * row_bytes, w + (r + 4) * row_bytes,
+                      static_cast<size_t>(rows_from(r + 4)) * row_bytes);
     y[r] = res[0];
     y[r + 1] = res[1];
   }
