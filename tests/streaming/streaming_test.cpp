@@ -14,7 +14,8 @@ namespace vigil {
 namespace {
 
 const std::string kModels = std::string(VIGIL_SHARED_DIR) + "/testdata/models/";
-const std::vector<int32_t> kIds = {1, 470, 872, 321, 74, 276, 302, 86, 77, 271, 78, 87, 939, 323, 79, 82};
+const std::vector<int32_t> kIds = {1,  470, 872, 321, 74,  276, 302, 86,
+                                   77, 271, 78,  87,  939, 323, 79,  82};
 
 std::vector<float> logits(const Model& model, ContextParams p, std::span<const int32_t> ids) {
   Context ctx(model, p);
@@ -70,7 +71,8 @@ TEST_P(StreamedEqualsResident, AtSeveralBudgets) {
     const auto got = logits(*model, sp, kIds);
     ASSERT_EQ(ref.size(), got.size());
     EXPECT_EQ(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)), 0)
-        << GetParam() << " budget " << budget << "\n" << plan.describe();
+        << GetParam() << " budget " << budget << "\n"
+        << plan.describe();
   }
 }
 
@@ -83,7 +85,8 @@ INSTANTIATE_TEST_SUITE_P(Shared, StreamedEqualsResident,
                                            "phi3/model-q4_0.gguf", "phi3/model-q4_k_m.gguf"),
                          [](const auto& info) {
                            std::string n = info.param;
-                           for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           for (char& ch : n)
+                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;
                          });
 
@@ -105,12 +108,41 @@ TEST(Streaming, PlannerKeepsMoreLayersWithMoreBudget) {
   int32_t prev = -1;
   const uint64_t layer = model->weights().layers[0].bytes();
   for (int k = 2; k < 8; ++k) {
-    const ResidencyPlan p = plan_residency(*model, 1000000 + static_cast<uint64_t>(k) * layer, 1000000);
+    const ResidencyPlan p =
+        plan_residency(*model, 1000000 + static_cast<uint64_t>(k) * layer, 1000000);
     EXPECT_GE(p.n_resident_layers(), prev);
     EXPECT_LE(p.total_bytes(), p.budget);
     prev = p.n_resident_layers();
   }
   EXPECT_EQ(prev, model->config().n_layers);  // 7 layer-sizes: everything fits
+}
+
+TEST(Streaming, ReadBandwidthPassLeavesTheStreamInStep) {
+  // `vigil bench --mem-budget` measures storage with whole acquire/release cycles between
+  // forward passes; the passes after it must read the right layers and give the same logits.
+  auto model = Model::load(kModels + "llama/model-q4_0.gguf");
+  ContextParams p;
+  p.n_ctx = 32;
+  p.n_threads = 2;
+  p.mem_budget = minimum_budget(*model, p) + model->weights().layers[0].bytes();
+  Context ctx(*model, p);
+  ASSERT_NE(ctx.streaming(), nullptr);
+  ContextParams rp = p;
+  rp.mem_budget = 0;
+  rp.n_batch = ctx.n_batch();
+  const auto ref = logits(*model, rp, kIds);
+  const uint64_t before = ctx.streaming()->stats().bytes_read;
+  EXPECT_GT(ctx.streaming()->measure_read_bandwidth(2), 0.0);
+  EXPECT_GE(ctx.streaming()->stats().bytes_read - before,
+            ctx.streaming()->plan().streamed_bytes_per_pass);
+  auto l = ctx.eval(std::span<const int32_t>(kIds).subspan(0, kIds.size() - 2), true);
+  std::vector<float> got(l.begin(), l.end());
+  for (size_t i = kIds.size() - 2; i < kIds.size(); ++i) {
+    auto s = ctx.eval(std::span<const int32_t>(kIds).subspan(i, 1));
+    got.insert(got.end(), s.begin(), s.end());
+  }
+  ASSERT_EQ(ref.size(), got.size());
+  EXPECT_EQ(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)), 0);
 }
 
 TEST(Streaming, InjectedIoErrorIsReportedNotHung) {
@@ -153,7 +185,9 @@ TEST(Streaming, FileTruncatedAfterLoadGivesClearError) {
       FAIL() << "expected an error after truncation";
     } catch (const Error& e) {
       const std::string m = e.what();
-      EXPECT_TRUE(m.find("truncated") != std::string::npos || m.find("short read") != std::string::npos) << m;
+      EXPECT_TRUE(m.find("truncated") != std::string::npos ||
+                  m.find("short read") != std::string::npos)
+          << m;
     }
   }
   fs::remove(copy);

@@ -13,7 +13,6 @@
 namespace vigil {
 namespace {
 
-
 // Dot product with independent partial sums so the compiler vectorises it without -ffast-math.
 float dot_f32(const float* a, const float* b, int64_t n) {
   float acc[8] = {};
@@ -29,7 +28,9 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
-void ResidentWeightStore::embed_row(int32_t id, float* out) { tensor_row_f32(w_.tok_embd, id, out); }
+void ResidentWeightStore::embed_row(int32_t id, float* out) {
+  tensor_row_f32(w_.tok_embd, id, out);
+}
 
 std::vector<float> WeightStore::small_tensor_f32(const Tensor& t) {
   std::vector<float> out;
@@ -42,7 +43,8 @@ std::vector<float> WeightStore::small_tensor_f32(const Tensor& t) {
 Context::Context(const Model& model, const ContextParams& params)
     : model_(model), params_(params), pool_(params.n_threads) {
   const ModelConfig& c = model.config();
-  n_ctx_ = params.n_ctx > 0 ? params.n_ctx : std::min(c.n_ctx_train > 0 ? c.n_ctx_train : 4096, 4096);
+  n_ctx_ =
+      params.n_ctx > 0 ? params.n_ctx : std::min(c.n_ctx_train > 0 ? c.n_ctx_train : 4096, 4096);
   if (params_.exact) params_.kv_type = GgmlType::F32;
   if (params_.kv_type != GgmlType::F32 && params_.kv_type != GgmlType::F16 &&
       params_.kv_type != GgmlType::Q8_0) {
@@ -76,24 +78,27 @@ Context::Context(const Model& model, const ContextParams& params)
     }
   };
   for (const auto& l : model.weights().layers) {
-    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up, &l.w_gate_up,
-                            &l.w_down}) {
+    for (const Tensor* t :
+         {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up, &l.w_gate_up, &l.w_down}) {
       account(*t);
     }
   }
   account(model.weights().output);
-  const uint64_t per_token =
-      4 * (d + std::max(d, q_dim) + q_dim + 2 * kvd + q_dim + 3 * ff + (c.fused_qkv ? q_dim + 2 * kvd : 0)) +
-      act_row;
+  const uint64_t per_token = 4 * (d + std::max(d, q_dim) + q_dim + 2 * kvd + q_dim + 3 * ff +
+                                  (c.fused_qkv ? q_dim + 2 * kvd : 0)) +
+                             act_row;
   uint64_t small_bytes = 4 * d;  // output norm
   for (const auto& l : model.weights().layers) {
     for (const Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.bq, &l.bk, &l.bv}) {
       if (t->present()) small_bytes += 4 * static_cast<uint64_t>(t->cols);
     }
   }
-  const uint64_t scores = 4 * static_cast<uint64_t>(pool_.size()) * (static_cast<uint64_t>(n_ctx_) + 2 * static_cast<uint64_t>(c.head_dim));
+  const uint64_t scores = 4 * static_cast<uint64_t>(pool_.size()) *
+                          (static_cast<uint64_t>(n_ctx_) + 2 * static_cast<uint64_t>(c.head_dim));
   const uint64_t logits = 4 * static_cast<uint64_t>(c.n_vocab);
-  auto fixed_for = [&](uint64_t batch) { return kv_bytes + batch * per_token + small_bytes + scores + logits; };
+  auto fixed_for = [&](uint64_t batch) {
+    return kv_bytes + batch * per_token + small_bytes + scores + logits;
+  };
 
   if (params_.mem_budget > 0) {
     // Prefill batch: as many tokens as fit beside the smallest workable weight plan, so a long
@@ -103,12 +108,14 @@ Context::Context(const Model& model, const ContextParams& params)
     layer_file_spans(model, spans, out_span);
     uint64_t min_weights = out_span.bytes();
     for (const auto& sp : spans) min_weights = std::max(min_weights, sp.bytes());
-    while (params_.n_batch > 1 && fixed_for(static_cast<uint64_t>(params_.n_batch)) + min_weights > params_.mem_budget) {
+    while (params_.n_batch > 1 &&
+           fixed_for(static_cast<uint64_t>(params_.n_batch)) + min_weights > params_.mem_budget) {
       params_.n_batch /= 2;
     }
     fixed_bytes_ = fixed_for(static_cast<uint64_t>(params_.n_batch));
     const ResidencyPlan plan = plan_residency(model, params_.mem_budget, fixed_bytes_);
-    auto store = std::make_unique<StreamingWeightStore>(model, plan, params_.direct_io, params_.io_fault_hook);
+    auto store = std::make_unique<StreamingWeightStore>(model, plan, params_.direct_io,
+                                                        params_.io_fault_hook);
     streaming_ = store.get();
     store_ = std::move(store);
   } else {
@@ -168,7 +175,8 @@ void Context::linear_group(std::span<const LinearOut> outs, const float* X, int6
 }
 
 void Context::truncate(int32_t n, int32_t seq) {
-  if (seq < 0 || seq >= params_.n_seq) fail("sequence {} does not exist (context has {})", seq, params_.n_seq);
+  if (seq < 0 || seq >= params_.n_seq)
+    fail("sequence {} does not exist (context has {})", seq, params_.n_seq);
   int32_t& past = n_past_[static_cast<size_t>(seq)];
   if (n < 0 || n > past) fail("cannot truncate context to {} tokens (it holds {})", n, past);
   past = n;
@@ -191,14 +199,17 @@ std::span<const float> Context::eval_batch(std::span<const int32_t> tokens,
   }
   std::vector<int64_t> added(static_cast<size_t>(params_.n_seq), 0);
   for (int32_t s : seq_ids) {
-    if (s < 0 || s >= params_.n_seq) fail("sequence {} does not exist (context has {})", s, params_.n_seq);
+    if (s < 0 || s >= params_.n_seq)
+      fail("sequence {} does not exist (context has {})", s, params_.n_seq);
     ++added[static_cast<size_t>(s)];
   }
   for (int32_t s = 0; s < params_.n_seq; ++s) {
     const int32_t past = n_past_[static_cast<size_t>(s)];
     if (past + added[static_cast<size_t>(s)] > n_ctx_) {
-      fail("context overflow in sequence {}: {} tokens in the cache + {} new > context size {} (use --ctx)",
-           s, past, added[static_cast<size_t>(s)], n_ctx_);
+      fail(
+          "context overflow in sequence {}: {} tokens in the cache + {} new > context size {} (use "
+          "--ctx)",
+          s, past, added[static_cast<size_t>(s)], n_ctx_);
     }
   }
   return eval_tokens(tokens, seq_ids, all_logits);
@@ -208,7 +219,8 @@ std::span<const float> Context::eval_tokens(std::span<const int32_t> tokens,
                                             std::span<const int32_t> seq_ids, bool all_logits) {
   const int32_t n_vocab = model_.config().n_vocab;
   for (int32_t id : tokens) {
-    if (id < 0 || id >= n_vocab) fail("token id {} is out of range (vocabulary has {})", id, n_vocab);
+    if (id < 0 || id >= n_vocab)
+      fail("token id {} is out of range (vocabulary has {})", id, n_vocab);
   }
   // Which logits row each token fills (-1: none): every token, or the last token of each
   // sequence in the call, rows in increasing sequence id.
@@ -222,7 +234,8 @@ std::span<const float> Context::eval_tokens(std::span<const int32_t> tokens,
   } else {
     std::vector<int32_t>& last = last_of_seq_;
     last.assign(static_cast<size_t>(params_.n_seq), -1);
-    for (size_t t = 0; t < n_tok; ++t) last[static_cast<size_t>(seq_of(t))] = static_cast<int32_t>(t);
+    for (size_t t = 0; t < n_tok; ++t)
+      last[static_cast<size_t>(seq_of(t))] = static_cast<int32_t>(t);
     for (int32_t t : last) {
       if (t >= 0) out_row_[static_cast<size_t>(t)] = static_cast<int32_t>(n_rows++);
     }
@@ -230,9 +243,10 @@ std::span<const float> Context::eval_tokens(std::span<const int32_t> tokens,
   logits_.resize(static_cast<size_t>(n_vocab) * n_rows);
   for (size_t start = 0; start < n_tok; start += static_cast<size_t>(params_.n_batch)) {
     const size_t n = std::min(n_tok - start, static_cast<size_t>(params_.n_batch));
-    const auto seqs = seq_ids.empty() ? std::span<const int32_t>(seq_zero_.data(), n)
-                                      : seq_ids.subspan(start, n);
-    eval_chunk(tokens.subspan(start, n), seqs, std::span<const int32_t>(out_row_).subspan(start, n));
+    const auto seqs =
+        seq_ids.empty() ? std::span<const int32_t>(seq_zero_.data(), n) : seq_ids.subspan(start, n);
+    eval_chunk(tokens.subspan(start, n), seqs,
+               std::span<const int32_t>(out_row_).subspan(start, n));
   }
   return {logits_.data(), logits_.size()};
 }
@@ -253,7 +267,8 @@ void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_
   // Positions: each sequence continues where it stopped, its tokens in order.
   next_pos_ = n_past_;
   for (int64_t t = 0; t < T; ++t) {
-    pos_[static_cast<size_t>(t)] = next_pos_[static_cast<size_t>(seq_ids[static_cast<size_t>(t)])]++;
+    pos_[static_cast<size_t>(t)] =
+        next_pos_[static_cast<size_t>(seq_ids[static_cast<size_t>(t)])]++;
   }
   auto capture = [&](int32_t slot) {
     if (capture_ == nullptr) return;
@@ -267,15 +282,18 @@ void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_
     const SmallTensors& s = small_[static_cast<size_t>(layer)];
 
     // Attention: xb = norm(x); q, k, v projections (+ bias); rope; cache; attend; project.
-    for (int64_t t = 0; t < T; ++t) ops::rmsnorm(xb + t * d, x + t * d, s.attn_norm.data(), d, c.rms_eps);
+    for (int64_t t = 0; t < T; ++t)
+      ops::rmsnorm(xb + t * d, x + t * d, s.attn_norm.data(), d, c.rms_eps);
     if (c.fused_qkv) {
       const int64_t n_qkv = q_dim + 2 * kv_dim;
       linear(w.wqkv, xb, T, qkv_.data(), pool_, act_q_, exact);
       for (int64_t t = 0; t < T; ++t) {
         const float* row = qkv_.data() + t * n_qkv;
         std::memcpy(q_.data() + t * q_dim, row, sizeof(float) * static_cast<size_t>(q_dim));
-        std::memcpy(k_.data() + t * kv_dim, row + q_dim, sizeof(float) * static_cast<size_t>(kv_dim));
-        std::memcpy(v_.data() + t * kv_dim, row + q_dim + kv_dim, sizeof(float) * static_cast<size_t>(kv_dim));
+        std::memcpy(k_.data() + t * kv_dim, row + q_dim,
+                    sizeof(float) * static_cast<size_t>(kv_dim));
+        std::memcpy(v_.data() + t * kv_dim, row + q_dim + kv_dim,
+                    sizeof(float) * static_cast<size_t>(kv_dim));
       }
     } else {
       const LinearOut qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
@@ -283,7 +301,8 @@ void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_
     }
     if (!s.bq.empty()) {
       for (int64_t t = 0; t < T; ++t) {
-        for (int64_t i = 0; i < q_dim; ++i) q_[static_cast<size_t>(t * q_dim + i)] += s.bq[static_cast<size_t>(i)];
+        for (int64_t i = 0; i < q_dim; ++i)
+          q_[static_cast<size_t>(t * q_dim + i)] += s.bq[static_cast<size_t>(i)];
         for (int64_t i = 0; i < kv_dim; ++i) {
           k_[static_cast<size_t>(t * kv_dim + i)] += s.bk[static_cast<size_t>(i)];
           v_[static_cast<size_t>(t * kv_dim + i)] += s.bv[static_cast<size_t>(i)];
@@ -294,7 +313,9 @@ void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_
       const int32_t pos = pos_[static_cast<size_t>(t)];
       for (int32_t h = 0; h < c.n_head; ++h) rope_.apply(q_.data() + t * q_dim + h * hd, pos);
       for (int32_t h = 0; h < c.n_head_kv; ++h) rope_.apply(k_.data() + t * kv_dim + h * hd, pos);
-      const uint64_t row = static_cast<uint64_t>(seq_ids[static_cast<size_t>(t)]) * static_cast<uint64_t>(n_ctx_) + static_cast<uint64_t>(pos);
+      const uint64_t row =
+          static_cast<uint64_t>(seq_ids[static_cast<size_t>(t)]) * static_cast<uint64_t>(n_ctx_) +
+          static_cast<uint64_t>(pos);
       uint8_t* krow = k_cache_[static_cast<size_t>(layer)].data() + row * kv_row_bytes_;
       uint8_t* vrow = v_cache_[static_cast<size_t>(layer)].data() + row * kv_row_bytes_;
       store_row(params_.kv_type, k_.data() + t * kv_dim, krow, kv_dim);
@@ -306,7 +327,8 @@ void Context::eval_chunk(std::span<const int32_t> tokens, std::span<const int32_
 
     // FFN: xb = norm(x); h = silu(gate(xb)) * up(xb); x += down(h).
     const int64_t ff = c.ff_size(layer);
-    for (int64_t t = 0; t < T; ++t) ops::rmsnorm(xb + t * d, x + t * d, s.ffn_norm.data(), d, c.rms_eps);
+    for (int64_t t = 0; t < T; ++t)
+      ops::rmsnorm(xb + t * d, x + t * d, s.ffn_norm.data(), d, c.rms_eps);
     if (c.fused_gate_up) {
       linear(w.w_gate_up, xb, T, hb_.data(), pool_, act_q_, exact);
       // Rows of the fused output are [gate (ff); up (ff)] per token; compact into hb2 = h.
@@ -363,24 +385,28 @@ void Context::attention(int32_t layer, int64_t T, std::span<const int32_t> seq_i
     float* scores = att_scores_.data() + static_cast<size_t>(thread) * per_thread;
     float* tmp = scores + n_ctx_;
     float* acc = tmp + hd;
-    for (int64_t task = n_tasks * thread / n_threads; task < n_tasks * (thread + 1) / n_threads; ++task) {
+    for (int64_t task = n_tasks * thread / n_threads; task < n_tasks * (thread + 1) / n_threads;
+         ++task) {
       const int64_t t = task / c.n_head;
       const int32_t h = static_cast<int32_t>(task % c.n_head);
       const int32_t kvh = h / group;
       const int32_t pos = pos_[static_cast<size_t>(t)];
       // Rows of this token's sequence (its cache starts at row seq * n_ctx).
       const int32_t base = seq_ids[static_cast<size_t>(t)] * n_ctx_;
-      const int32_t first = base + (c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0);
+      const int32_t first =
+          base + (c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0);
       const float* q = q_.data() + t * q_dim + h * hd;
       const int32_t n = base + pos + 1 - first;
       for (int32_t j = 0; j < n; ++j) {
-        load_row(kv_type, kc + static_cast<uint64_t>(first + j) * kv_row_bytes_ + kvh * head_bytes, tmp, hd);
+        load_row(kv_type, kc + static_cast<uint64_t>(first + j) * kv_row_bytes_ + kvh * head_bytes,
+                 tmp, hd);
         scores[j] = dot_f32(q, tmp, hd) * scale;
       }
       ops::softmax(scores, n);
       std::fill(acc, acc + hd, 0.0f);
       for (int32_t j = 0; j < n; ++j) {
-        load_row(kv_type, vc + static_cast<uint64_t>(first + j) * kv_row_bytes_ + kvh * head_bytes, tmp, hd);
+        load_row(kv_type, vc + static_cast<uint64_t>(first + j) * kv_row_bytes_ + kvh * head_bytes,
+                 tmp, hd);
         const float p = scores[j];
         for (int64_t i = 0; i < hd; ++i) acc[i] += p * tmp[i];
       }

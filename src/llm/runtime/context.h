@@ -22,10 +22,10 @@
 namespace vigil {
 
 struct ContextParams {
-  int32_t n_ctx = 0;                   // tokens of KV cache; 0 = min(model context, 4096)
-  GgmlType kv_type = GgmlType::F16;    // F32, F16 or Q8_0
-  int n_threads = 0;                   // 0 = all hardware threads
-  int32_t n_batch = 512;               // tokens per eval() chunk in prefill
+  int32_t n_ctx = 0;                 // tokens of KV cache; 0 = min(model context, 4096)
+  GgmlType kv_type = GgmlType::F16;  // F32, F16 or Q8_0
+  int n_threads = 0;                 // 0 = all hardware threads
+  int32_t n_batch = 512;             // tokens per eval() chunk in prefill
   // Independent sequences (each with its own KV cache of n_ctx positions) that eval_batch() can
   // advance together in one pass over the weights. Sequence 0 is the one eval() uses.
   int32_t n_seq = 1;
@@ -84,6 +84,7 @@ class Context {
   int32_t n_batch() const { return params_.n_batch; }
   // The streaming store when a memory budget is set, else nullptr.
   const StreamingWeightStore* streaming() const { return streaming_; }
+  StreamingWeightStore* streaming() { return streaming_; }
   // Bytes this context holds besides resident weights: KV cache, activations, logits.
   uint64_t fixed_bytes() const { return fixed_bytes_; }
 
@@ -129,11 +130,11 @@ class Context {
   std::vector<float> x_, xb_, q_, k_, v_, att_, hb_, hb2_, qkv_, logits_;
   std::vector<uint8_t> act_q_;  // quantized activations for the integer kernels
   std::vector<float> att_scores_;
-  std::vector<int32_t> pos_;      // position of each token of the chunk in its sequence
-  std::vector<int32_t> next_pos_; // per sequence: the position its next token of the chunk takes
-  std::vector<int32_t> seq_zero_; // n_batch zeros: the sequence ids of eval()
+  std::vector<int32_t> pos_;       // position of each token of the chunk in its sequence
+  std::vector<int32_t> next_pos_;  // per sequence: the position its next token of the chunk takes
+  std::vector<int32_t> seq_zero_;  // n_batch zeros: the sequence ids of eval()
   std::vector<int32_t> out_row_, last_of_seq_;  // logits row per token of a call (-1: none)
-  std::vector<float>* capture_ = nullptr;  // per thread: n_ctx scores + head_dim temp
+  std::vector<float>* capture_ = nullptr;       // per thread: n_ctx scores + head_dim temp
 };
 
 }  // namespace vigil

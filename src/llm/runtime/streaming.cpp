@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -20,7 +21,8 @@ uint64_t now_ns() {
 
 }  // namespace
 
-StreamingWeightStore::StreamingWeightStore(const Model& model, const ResidencyPlan& plan, bool direct_io,
+StreamingWeightStore::StreamingWeightStore(const Model& model, const ResidencyPlan& plan,
+                                           bool direct_io,
                                            std::function<uint64_t(uint64_t, uint64_t)> fault_hook)
     : model_(model), plan_(plan) {
   reader_ = std::make_unique<AsyncFileReader>(model.path(), direct_io, /*queue_depth=*/8);
@@ -113,8 +115,10 @@ void StreamingWeightStore::reader_loop() {
     const uint64_t t0 = now_ns();
     try {
       if (s.begin >= file_size) {
-        fail("{}: layer data at offset {} lies past the end of the file ({} bytes; truncated "
-             "after load?)", model_.path(), s.begin, file_size);
+        fail(
+            "{}: layer data at offset {} lies past the end of the file ({} bytes; truncated "
+            "after load?)",
+            model_.path(), s.begin, file_size);
       }
       reader_->read(s.begin, std::min(s.end, file_size) - s.begin, slot->buffer.data());
     } catch (...) {
@@ -162,6 +166,26 @@ void StreamingWeightStore::finish(int32_t id) {
     ++next_consume_;
   }
   cv_.notify_all();
+}
+
+double StreamingWeightStore::measure_read_bandwidth(int passes) {
+  double best = 0;
+  for (int p = 0; p < passes; ++p) {
+    const uint64_t b0 = bytes_read_.load();
+    const uint64_t t0 = now_ns();
+    for (int32_t layer = 0; layer < plan_.n_layers; ++layer) {
+      acquire(layer);
+      release(layer);
+    }
+    acquire_output();
+    release_output();
+    const uint64_t ns = now_ns() - t0;
+    // Bytes the reader finished inside the window (it runs ahead by up to the ring's slots at
+    // both ends, so this is its throughput, not the pass's size).
+    const uint64_t bytes = bytes_read_.load() - b0;
+    if (ns > 0) best = std::max(best, static_cast<double>(bytes) * 1e9 / static_cast<double>(ns));
+  }
+  return best;
 }
 
 const LayerWeights& StreamingWeightStore::acquire(int32_t layer) {
@@ -216,10 +240,12 @@ std::vector<float> StreamingWeightStore::small_tensor_f32(const Tensor& t) {
   std::vector<float> out;
   if (!t.present()) return out;
   std::vector<uint8_t> raw(t.bytes());
-  pread_exact(embed_fd_, raw.data(), raw.size(), t.file_offset, model_.path(), "tensor '" + t.name + "'");
+  pread_exact(embed_fd_, raw.data(), raw.size(), t.file_offset, model_.path(),
+              "tensor '" + t.name + "'");
   out.resize(static_cast<size_t>(t.cols * t.rows));
   for (int64_t r = 0; r < t.rows; ++r) {
-    kernels::dequantize_row(t.type, raw.data() + static_cast<uint64_t>(r) * t.row_bytes(), out.data() + r * t.cols, t.cols);
+    kernels::dequantize_row(t.type, raw.data() + static_cast<uint64_t>(r) * t.row_bytes(),
+                            out.data() + r * t.cols, t.cols);
   }
   return out;
 }

@@ -22,12 +22,12 @@ namespace vigil {
 
 // Counters since construction (or reset()). Times in nanoseconds.
 struct StreamStats {
-  uint64_t bytes_read = 0;        // streamed bytes read by the reader thread
-  uint64_t load_bytes = 0;        // resident bytes read at start-up
-  uint64_t io_ns = 0;             // reader thread time inside reads
-  uint64_t stall_ns = 0;          // compute time spent waiting in acquire()
+  uint64_t bytes_read = 0;  // streamed bytes read by the reader thread
+  uint64_t load_bytes = 0;  // resident bytes read at start-up
+  uint64_t io_ns = 0;       // reader thread time inside reads
+  uint64_t stall_ns = 0;    // compute time spent waiting in acquire()
   uint64_t layers_streamed = 0;
-  uint64_t passes = 0;            // forward passes completed (output head released)
+  uint64_t passes = 0;  // forward passes completed (output head released)
 };
 
 class StreamingWeightStore final : public WeightStore {
@@ -48,6 +48,12 @@ class StreamingWeightStore final : public WeightStore {
 
   const ResidencyPlan& plan() const { return plan_; }
   StreamStats stats() const;
+
+  // Storage bandwidth for exactly what decode streams: `passes` whole cycles of acquire/release
+  // over the streamed layers and head with no compute between them (bytes/s, best pass). The
+  // bound of a streamed token is its streamed bytes over this figure. Call between forward
+  // passes only (it leaves the ring where a pass starts). The bytes count in stats() as usual.
+  double measure_read_bandwidth(int passes = 2);
   bool direct_io() const { return reader_->direct(); }
   bool uses_io_uring() const { return reader_->uses_io_uring(); }
 
@@ -75,7 +81,7 @@ class StreamingWeightStore final : public WeightStore {
   std::vector<AlignedBuffer> resident_buffers_;
   std::vector<LayerWeights> layers_;  // resident views, or the view of the current slot
   Tensor output_;
-  std::vector<int32_t> cycle_;        // streamed ids in forward order
+  std::vector<int32_t> cycle_;  // streamed ids in forward order
 
   std::vector<Slot> slots_;
   uint64_t next_read_ = 0;     // reader position in the endless cycle
