@@ -99,6 +99,8 @@ void register_bench(CLI::App& app) {
       // minute, so it is measured before and after the runs and the mean is used.
       double disk_bw = 0, disk_bw_before = 0, disk_bw_after = 0;
       StreamingWeightStore* st = engine.context().streaming();
+      // A budget that holds the whole model streams nothing: report it as resident.
+      if (st != nullptr && st->plan().streamed_bytes_per_pass == 0) st = nullptr;
       if (st != nullptr) disk_bw_before = st->measure_read_bandwidth(2);
       auto results = bench_model(engine, o->n_prompt, o->n_gen, o->reps, o->parallel);
       if (st != nullptr) {
@@ -106,7 +108,7 @@ void register_bench(CLI::App& app) {
         disk_bw = (disk_bw_before + disk_bw_after) / 2;
       }
       double bw = 0;
-      const bool streaming = engine.context().streaming() != nullptr;
+      const bool streaming = st != nullptr;
       if (!streaming) {
         for (const auto& r : results) {
           if (r.n_gen > 0) bw = measure_memory_bandwidth(threads);

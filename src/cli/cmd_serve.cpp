@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/units.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "fusion/config.h"
 #include "fusion/run.h"
 #include "fusion/store.h"
@@ -92,6 +93,9 @@ void register_serve(CLI::App& app) {
     int ctx = 2048;
     int parallel = 4;
     bool no_speech = false;
+    std::string mem_budget;  // empty: everything resident
+    bool no_direct_io = false;
+    bool mmap = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("-m,--model", o->model,
@@ -142,6 +146,12 @@ void register_serve(CLI::App& app) {
                   "Connections served at once (streams hold one each)")
       ->capture_default_str();
   cmd->add_flag("--no-speech", o->no_speech, "Answer questions without synthesising speech");
+  cmd->add_option("--mem-budget", o->mem_budget,
+                  "Hard cap on the model's resident bytes (weights + KV + activations + I/O "
+                  "buffers), e.g. 1G; layers that do not fit stream from the file (STREAMING.md)");
+  cmd->add_flag("--no-direct-io", o->no_direct_io,
+                "Stream with buffered reads instead of O_DIRECT");
+  add_mmap_flag(*cmd, o->mmap);
 
   cmd->callback([o] {
     if (!o->video.empty() && o->replay.empty()) fail_usage("--video goes with --replay");
@@ -160,6 +170,9 @@ void register_serve(CLI::App& app) {
     eo.n_threads = o->threads >= 0 ? o->threads : (config ? config->llm.threads : 0);
     eo.n_ctx = o->ctx;
     eo.n_seq = o->parallel;
+    if (!o->mem_budget.empty()) eo.mem_budget = parse_size(o->mem_budget, "--mem-budget");
+    eo.direct_io = !o->no_direct_io;
+    eo.mmap = o->mmap;
     Engine engine(eo);
     server::ServerOptions so = o->server;
     so.model_name = std::filesystem::path(model).stem().string();

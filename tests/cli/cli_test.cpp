@@ -4,11 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "base/file.h"
 
@@ -46,8 +48,8 @@ CmdResult run(const std::string& args, const std::string& stdin_text = "") {
 
 TEST(Cli, HelpOnEverySubcommand) {
   EXPECT_EQ(run("--help").code, 0);
-  for (const char* sub : {"generate", "chat", "eval", "bench", "synth", "run", "inspect", "tokenize",
-                          "detokenize"}) {
+  for (const char* sub :
+       {"generate", "chat", "eval", "bench", "synth", "run", "inspect", "tokenize", "detokenize"}) {
     const CmdResult r = run(std::string(sub) + " --help");
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;
@@ -55,9 +57,9 @@ TEST(Cli, HelpOnEverySubcommand) {
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
-  EXPECT_EQ(run("").code, 2);                       // no subcommand
-  EXPECT_EQ(run("frobnicate").code, 2);             // unknown subcommand
-  EXPECT_EQ(run("generate -p hi").code, 2);         // missing --model
+  EXPECT_EQ(run("").code, 2);                // no subcommand
+  EXPECT_EQ(run("frobnicate").code, 2);      // unknown subcommand
+  EXPECT_EQ(run("generate -p hi").code, 2);  // missing --model
   const CmdResult r = run("generate -m x.gguf -p hi --temp banana");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("banana"), std::string::npos) << r.err;
@@ -76,7 +78,8 @@ TEST(Cli, RuntimeErrorsExitOneWithOneLineNamingTheFile) {
 }
 
 TEST(Cli, GenerateIsDeterministicWithGreedyAndSeed) {
-  const std::string base = "generate -m " + kModels + "qwen2/model-q8_0.gguf -p 'Hello there' -n 8 -t 2";
+  const std::string base =
+      "generate -m " + kModels + "qwen2/model-q8_0.gguf -p 'Hello there' -n 8 -t 2";
   const CmdResult a = run(base + " --temp 0");
   const CmdResult b = run(base + " --temp 0");
   EXPECT_EQ(a.code, 0) << a.err;
@@ -90,8 +93,10 @@ TEST(Cli, GenerateIsDeterministicWithGreedyAndSeed) {
 TEST(Cli, EvalDumpsLogitsMatchingTheReference) {
   const std::string out = ::testing::TempDir() + "/logits.f32";
   // The first 8 reference ids of the qwen2 model; --exact reproduces HF within 5e-4.
-  const CmdResult r = run("eval -m " + kModels + "qwen2/model-f32.gguf --exact --tokens '470 872 321 74 276 302 86 77' "
-                    "--dump-logits " + out);
+  const CmdResult r = run("eval -m " + kModels +
+                          "qwen2/model-f32.gguf --exact --tokens '470 872 321 74 276 302 86 77' "
+                          "--dump-logits " +
+                          out);
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string got = read_file(out);
   ASSERT_EQ(got.size(), 8u * 1024 * 4);
@@ -104,14 +109,21 @@ TEST(Cli, EvalDumpsLogitsMatchingTheReference) {
     max_abs = std::max(max_abs, static_cast<double>(std::abs(a - b)));
   }
   EXPECT_LT(max_abs, 5e-4);
-  EXPECT_EQ(run("eval -m " + kModels + "qwen2/model-f32.gguf --tokens '1 x 3' --dump-logits " + out).code, 2);
-  EXPECT_EQ(run("eval -m " + kModels + "qwen2/model-f32.gguf --tokens '99999' --dump-logits " + out).code, 1);
+  EXPECT_EQ(
+      run("eval -m " + kModels + "qwen2/model-f32.gguf --tokens '1 x 3' --dump-logits " + out).code,
+      2);
+  EXPECT_EQ(
+      run("eval -m " + kModels + "qwen2/model-f32.gguf --tokens '99999' --dump-logits " + out).code,
+      1);
 }
 
 TEST(Cli, SynthThenBenchJson) {
   const std::string model = ::testing::TempDir() + "/synth.gguf";
-  const CmdResult s = run("synth -o " + model + " --layers 2 --hidden 256 --ffn 512 --heads 4 --kv-heads 2 --type q4_0 "
-                    "--vocab-from " + std::string(VIGIL_SHARED_DIR) + "/testdata/tokenizer/ggml-vocab-llama-spm.gguf");
+  const CmdResult s =
+      run("synth -o " + model +
+          " --layers 2 --hidden 256 --ffn 512 --heads 4 --kv-heads 2 --type q4_0 "
+          "--vocab-from " +
+          std::string(VIGIL_SHARED_DIR) + "/testdata/tokenizer/ggml-vocab-llama-spm.gguf");
   ASSERT_EQ(s.code, 0) << s.err;
   const CmdResult b = run("bench -m " + model + " -p 16 -n 4 -r 2 -t 2 --json");
   ASSERT_EQ(b.code, 0) << b.err;
@@ -119,8 +131,38 @@ TEST(Cli, SynthThenBenchJson) {
   EXPECT_NE(b.out.find("\"test\": \"tg4\""), std::string::npos) << b.out;
   EXPECT_NE(b.out.find("\"avg_ts\""), std::string::npos);
   EXPECT_NE(b.out.find("\"stddev_ts\""), std::string::npos);
-  const CmdResult bad = run("synth -o " + model + " --layers 2 --hidden 250 --ffn 512 --heads 4 --type q4_0 --vocab-from x");
+  const CmdResult bad =
+      run("synth -o " + model +
+          " --layers 2 --hidden 250 --ffn 512 --heads 4 --type q4_0 --vocab-from x");
   EXPECT_NE(bad.code, 0);
+}
+
+TEST(Cli, StreamedBenchReportsTheStorageBound) {
+  // 8 layers of ~2.8 MB and a 17 MB output head; a 24 MiB budget keeps a few layers and streams the
+  // rest, so the bound and its bandwidth (measured by the streamer) must be there and positive.
+  const std::string model =
+      ::testing::TempDir() + "/synth_stream_" + std::to_string(::getpid()) + ".gguf";
+  const CmdResult s =
+      run("synth -o " + model +
+          " --layers 8 --hidden 512 --ffn 1024 --heads 8 --type q8_0 "
+          "--vocab-from " +
+          std::string(VIGIL_SHARED_DIR) + "/testdata/tokenizer/ggml-vocab-llama-spm.gguf");
+  ASSERT_EQ(s.code, 0) << s.err;
+  const CmdResult b = run("bench -m " + model + " -p 8 -n 2 -r 1 -t 2 --mem-budget 24M --json");
+  ASSERT_EQ(b.code, 0) << b.err;
+  const nlohmann::json j = nlohmann::json::parse(b.out);
+  ASSERT_EQ(j.size(), 2u) << b.out;
+  for (const auto& t : j) {
+    EXPECT_GT(t.at("streamed_bytes").get<double>(), 0) << t.dump();
+    EXPECT_GT(t.at("disk_bytes_per_s").get<double>(), 0) << t.dump();
+  }
+  EXPECT_GT(j[1].at("bound_s_per_token").get<double>(), 0);
+  EXPECT_GT(j[1].at("ratio_to_bound").get<double>(), 0);
+  // Serve takes the same budget, and one below the minimum is refused with the minimum stated.
+  const CmdResult low = run("serve -m " + model + " --port 0 --mem-budget 64K");
+  EXPECT_EQ(low.code, 1) << low.err;
+  EXPECT_NE(low.err.find("minimum"), std::string::npos) << low.err;
+  std::filesystem::remove(model);
 }
 
 }  // namespace

@@ -170,6 +170,7 @@ void StreamingWeightStore::finish(int32_t id) {
 
 double StreamingWeightStore::measure_read_bandwidth(int passes) {
   double best = 0;
+  if (cycle_.empty()) return 0;  // everything resident: nothing to read
   for (int p = 0; p < passes; ++p) {
     const uint64_t b0 = bytes_read_.load();
     const uint64_t t0 = now_ns();
