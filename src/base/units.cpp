@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 
 #include "base/error.h"
 
@@ -49,6 +50,15 @@ std::string format_bytes(uint64_t bytes) {
   }
   if (u == 0) return fmt::format("{} B", bytes);
   return fmt::format("{:.2f} {}", v, units[u]);
+}
+
+std::string format_local_time(double unix_time, const char* format) {
+  const auto t = static_cast<std::time_t>(unix_time);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char text[64];
+  const size_t n = std::strftime(text, sizeof text, format, &local);
+  return std::string(text, n);
 }
 
 double unix_now() {

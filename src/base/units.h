@@ -17,4 +17,8 @@ std::string format_bytes(uint64_t bytes);
 // Wall-clock time in seconds since the Unix epoch (event stamps, latency, store rows).
 double unix_now();
 
+// `unix_time` (seconds since the epoch, fractions dropped) as local time in strftime's `format`,
+// e.g. "%H:%M:%S"; at most 63 characters.
+std::string format_local_time(double unix_time, const char* format);
+
 }  // namespace vigil

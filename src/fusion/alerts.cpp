@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 
 #include "base/error.h"
@@ -13,15 +12,6 @@
 namespace vigil::fusion {
 
 namespace {
-
-std::string local_hms(double unix_time) {
-  const time_t t = static_cast<time_t>(unix_time);
-  struct tm local {};
-  localtime_r(&t, &local);
-  char text[16];
-  std::strftime(text, sizeof text, "%H:%M:%S", &local);
-  return text;
-}
 
 constexpr size_t kSpeechQueue = 256;  // sentences waiting for the TTS thread
 
@@ -257,8 +247,9 @@ void AlertHub::on_event(const StoredEvent& e) {
                {"state", e.event.ongoing() || e.event.end_s == e.event.start_s ? "start" : "end"},
                {"severity", std::string(severity_name(e.severity))},
                {"event", e.event}};
-  m.text = fmt::format("[{}] event {} {} {} in {}", local_hms(e.event.start_unix), e.id,
-                       vision::event_type_name(e.event.type), e.event.object_class, e.event.zone);
+  m.text =
+      fmt::format("[{}] event {} {} {} in {}", format_local_time(e.event.start_unix, "%H:%M:%S"),
+                  e.id, vision::event_type_name(e.event.type), e.event.object_class, e.event.zone);
   const std::vector<std::string> rules = {e.event.rule};
   if (webhook_ && routed("webhook", config_.alerts.webhook.min_severity, rules, e.severity)) {
     webhook_->post(m);
@@ -317,7 +308,7 @@ void AlertHub::on_report_done(const ReportContext& ctx, const StoredReport& repo
       ctx.kind == "event" ? std::string(severity_name(ctx.severity)) : std::string("shift");
   std::string upper = label;
   std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-  m.text = fmt::format("[{}] {}{}: {}", local_hms(report.created_unix), upper,
+  m.text = fmt::format("[{}] {}{}: {}", format_local_time(report.created_unix, "%H:%M:%S"), upper,
                        ctx.kind == "event" ? " " + m.rule : "", report.text);
   if (console_ && routed("console", config_.alerts.console.min_severity, rules, ctx.severity)) {
     console_->post(m);

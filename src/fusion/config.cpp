@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/yaml_section.h"
 #include "vision/source.h"
 
 namespace vigil::fusion {
@@ -26,60 +27,10 @@ const std::set<std::string>& speech_sections() {
   return keys;
 }
 
-std::string where(const std::string& origin, const YAML::Node& node, const std::string& path) {
-  const YAML::Mark mark = node.Mark();
-  if (mark.line >= 0) return fmt::format("{}:{}: {}", origin, mark.line + 1, path);
-  return fmt::format("{}: {}", origin, path);
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return fmt::format("\"{}\"", printable(node.Scalar(), 40));
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a map";
-  return "nothing";
-}
-
-// A YAML map being read: typed getters that name the key path in errors, and a check that no
-// key was left unread (typos never fall back to a default silently).
-class Reader {
+// A map of the run configuration: YamlSection plus the decision engine's own value kinds.
+class Reader : public YamlSection {
  public:
-  Reader(YAML::Node node, std::string path, const std::string& origin)
-      : node_(std::move(node)), path_(std::move(path)), origin_(origin) {
-    if (node_ && !node_.IsNull() && !node_.IsMap()) {
-      fail("{}: expected a map of keys, got {}", where(origin_, node_, path_), describe(node_));
-    }
-  }
-
-  YAML::Node child(const std::string& key) {
-    known_.insert(key);
-    if (!node_ || node_.IsNull()) return YAML::Node();
-    const YAML::Node& map = node_;
-    return map[key];
-  }
-  std::string path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-
-  template <typename T>
-  void read(const std::string& key, T& out, const char* expected) {
-    YAML::Node value = child(key);
-    if (!value || value.IsNull()) return;
-    if (!value.IsScalar()) {
-      fail("{}: expected {}, got {}", where(origin_, value, path(key)), expected, describe(value));
-    }
-    try {
-      out = value.as<T>();
-    } catch (const YAML::Exception&) {
-      fail("{}: expected {}, got {}", where(origin_, value, path(key)), expected, describe(value));
-    }
-  }
-
-  template <typename T>
-  void read_range(const std::string& key, T& out, T lo, T hi, const char* expected) {
-    read(key, out, expected);
-    if (out < lo || out > hi) {
-      fail("{}: {} is out of range, expected {} from {} to {}",
-           where(origin_, child(key), path(key)), out, expected, lo, hi);
-    }
-  }
+  using YamlSection::YamlSection;
 
   void read_severity(const std::string& key, Severity& out) {
     std::string text(severity_name(out));
@@ -88,7 +39,7 @@ class Reader {
       out = parse_severity(text);
     } catch (const Error&) {
       fail("{}: \"{}\" is not a severity, expected info, warning or critical",
-           where(origin_, child(key), path(key)), printable(text));
+           yaml_where(origin(), child(key), child_path(key)), printable(text));
     }
   }
 
@@ -97,41 +48,20 @@ class Reader {
     if (!value || value.IsNull()) return;
     if (!value.IsSequence()) {
       fail("{}: expected a list of channels (console, speech, webhook, mqtt), got {}",
-           where(origin_, value, path(key)), describe(value));
+           yaml_where(origin(), value, child_path(key)), yaml_describe(value));
     }
     out.clear();
     for (size_t i = 0; i < value.size(); ++i) {
-      const std::string item_path = fmt::format("{}[{}]", path(key), i);
+      const std::string item_path = fmt::format("{}[{}]", child_path(key), i);
       const YAML::Node& item = value[i];
       const std::string name = item.IsScalar() ? item.Scalar() : std::string();
       if (name != "console" && name != "speech" && name != "webhook" && name != "mqtt") {
         fail("{}: expected a channel (console, speech, webhook or mqtt), got {}",
-             where(origin_, item, item_path), describe(item));
+             yaml_where(origin(), item, item_path), yaml_describe(item));
       }
       out.push_back(name);
     }
   }
-
-  void finish() const {
-    if (!node_ || !node_.IsMap()) return;
-    for (const auto& kv : node_) {
-      const std::string key = kv.first.as<std::string>();
-      if (known_.count(key)) continue;
-      std::string expected;
-      for (const auto& k : known_) expected += (expected.empty() ? "" : ", ") + k;
-      fail("{}: unknown key \"{}\" (expected one of: {})",
-           where(origin_, kv.first, path_.empty() ? "<top>" : path_), printable(key), expected);
-    }
-  }
-
-  const YAML::Node& node() const { return node_; }
-  const std::string& origin() const { return origin_; }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  const std::string& origin_;
-  std::set<std::string> known_;
 };
 
 constexpr const char* kNumber = "a number";
@@ -140,7 +70,7 @@ constexpr const char* kBool = "true or false";
 constexpr const char* kText = "a string";
 
 void read_retry(Reader& parent, const std::string& key, RetryOptions& o) {
-  Reader r(parent.child(key), parent.path(key), parent.origin());
+  Reader r(parent.child(key), parent.child_path(key), parent.origin());
   r.read_range("max_attempts", o.max_attempts, 1, 1000, kWhole);
   r.read_range("backoff_initial_s", o.backoff_initial_s, 0.0, 3600.0, kNumber);
   r.read_range("backoff_max_s", o.backoff_max_s, 0.0, 86400.0, kNumber);
@@ -155,14 +85,14 @@ void read_rule_alert(Reader r, RuleAlert& o) {
 }
 
 void read_alerts(Reader a, AlertsConfig& o, const vision::VisionConfig& vision) {
-  read_rule_alert(Reader(a.child("default"), a.path("default"), a.origin()), o.defaults);
+  read_rule_alert(Reader(a.child("default"), a.child_path("default"), a.origin()), o.defaults);
   {
     YAML::Node rules = a.child("rules");
-    const std::string rules_path = a.path("rules");
+    const std::string rules_path = a.child_path("rules");
     if (rules && !rules.IsNull()) {
       if (!rules.IsMap()) {
         fail("{}: expected a map of rule name -> {{severity, channels}}, got {}",
-             where(a.origin(), rules, rules_path), describe(rules));
+             yaml_where(a.origin(), rules, rules_path), yaml_describe(rules));
       }
       for (const auto& kv : rules) {
         const std::string name = kv.first.as<std::string>();
@@ -172,7 +102,7 @@ void read_alerts(Reader a, AlertsConfig& o, const vision::VisionConfig& vision) 
           std::string names;
           for (const auto& r : vision.rules) names += (names.empty() ? "" : ", ") + r.name;
           fail("{}: no perception rule is named \"{}\" (rules: {})",
-               where(a.origin(), kv.first, rules_path + "." + name), printable(name),
+               yaml_where(a.origin(), kv.first, rules_path + "." + name), printable(name),
                names.empty() ? "none" : names);
         }
         RuleAlert alert = o.defaults;
@@ -182,13 +112,13 @@ void read_alerts(Reader a, AlertsConfig& o, const vision::VisionConfig& vision) 
     }
   }
   {
-    Reader c(a.child("console"), a.path("console"), a.origin());
+    Reader c(a.child("console"), a.child_path("console"), a.origin());
     c.read("enabled", o.console.enabled, kBool);
     c.read_severity("min_severity", o.console.min_severity);
     c.finish();
   }
   {
-    Reader s(a.child("speech"), a.path("speech"), a.origin());
+    Reader s(a.child("speech"), a.child_path("speech"), a.origin());
     s.read("enabled", o.speech.enabled, kBool);
     s.read_severity("min_severity", o.speech.min_severity);
     s.read("play", o.speech.play, kBool);
@@ -196,12 +126,12 @@ void read_alerts(Reader a, AlertsConfig& o, const vision::VisionConfig& vision) 
     s.finish();
   }
   {
-    Reader w(a.child("webhook"), a.path("webhook"), a.origin());
+    Reader w(a.child("webhook"), a.child_path("webhook"), a.origin());
     w.read("url", o.webhook.url, kText);
     if (!o.webhook.url.empty() && o.webhook.url.rfind("http://", 0) != 0 &&
         o.webhook.url.rfind("https://", 0) != 0) {
       fail("{}: \"{}\" is not an http:// or https:// URL",
-           where(a.origin(), w.child("url"), w.path("url")), printable(o.webhook.url));
+           yaml_where(a.origin(), w.child("url"), w.child_path("url")), printable(o.webhook.url));
     }
     w.read_severity("min_severity", o.webhook.min_severity);
     w.read_range("timeout_s", o.webhook.timeout_s, 0.01, 600.0, kNumber);
@@ -209,7 +139,7 @@ void read_alerts(Reader a, AlertsConfig& o, const vision::VisionConfig& vision) 
     w.finish();
   }
   {
-    Reader m(a.child("mqtt"), a.path("mqtt"), a.origin());
+    Reader m(a.child("mqtt"), a.child_path("mqtt"), a.origin());
     m.read("host", o.mqtt.host, kText);
     m.read_range("port", o.mqtt.port, 1, 65535, "a TCP port");
     m.read("topic_prefix", o.mqtt.topic_prefix, kText);
@@ -240,14 +170,15 @@ void read_llm(Reader r, LlmOptions& o) {
 void read_store(Reader r, StoreOptions& o) {
   r.read("path", o.path, "a file path");
   if (o.path.empty())
-    fail("{}: the store needs a file path", where(r.origin(), r.node(), r.path("path")));
+    fail("{}: the store needs a file path", yaml_where(r.origin(), r.node(), r.child_path("path")));
   r.read_range("retention_days", o.retention_days, 0.0, 36500.0, "a number of days");
   r.read_range("max_mb", o.max_mb, 0.0, 1e9, "a number of megabytes");
   std::string sync = o.synchronous_full ? "full" : "normal";
   r.read("synchronous", sync, "full or normal");
   if (sync != "full" && sync != "normal") {
     fail("{}: \"{}\": expected full or normal",
-         where(r.origin(), r.child("synchronous"), r.path("synchronous")), printable(sync));
+         yaml_where(r.origin(), r.child("synchronous"), r.child_path("synchronous")),
+         printable(sync));
   }
   o.synchronous_full = sync == "full";
   r.finish();
@@ -304,7 +235,7 @@ std::string vision_sections(const std::string& yaml_text, const std::string& ori
   }
   if (!root || root.IsNull()) return yaml_text;
   if (!root.IsMap())
-    fail("{}: expected a map of sections at the top, got {}", origin, describe(root));
+    fail("{}: expected a map of sections at the top, got {}", origin, yaml_describe(root));
   // Line where each top-level key starts, in file order.
   std::vector<std::pair<int, std::string>> starts;
   for (const auto& kv : root) starts.emplace_back(kv.first.Mark().line, kv.first.as<std::string>());
@@ -346,8 +277,8 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& orig
   const YAML::Node& top = root;
   if (YAML::Node site = top["site"]; site && !site.IsNull()) {
     if (!site.IsScalar() || site.Scalar().empty()) {
-      fail("{}: expected the site's name (a string), got {}", where(origin, site, "site"),
-           describe(site));
+      fail("{}: expected the site's name (a string), got {}", yaml_where(origin, site, "site"),
+           yaml_describe(site));
     }
     config.site = site.Scalar();
   }

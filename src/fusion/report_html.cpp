@@ -1,24 +1,15 @@
 #include "fusion/report_html.h"
 
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "base/error.h"
+#include "base/units.h"
 
 namespace vigil::fusion {
 
 namespace {
-
-std::string local_time(double unix_time) {
-  const time_t t = static_cast<time_t>(unix_time);
-  struct tm local {};
-  localtime_r(&t, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
 
 // The snapshot as a data: URI; "" when the file is missing or unreasonably large (> 4 MB).
 std::string embed_jpeg(const std::string& path) {
@@ -128,8 +119,8 @@ std::string render_html_report(const HtmlReportInput& in) {
     } else {
       h += "<div class=\"muted\" style=\"width:320px\">no snapshot</div>";
     }
-    h += "<div><div><b>" + html_escape(local_time(v.start_unix)) + "</b> <span class=\"tag\">" +
-         html_escape(sev) + "</span> <span class=\"tag\">" +
+    h += "<div><div><b>" + html_escape(format_local_time(v.start_unix, "%Y-%m-%d %H:%M:%S")) +
+         "</b> <span class=\"tag\">" + html_escape(sev) + "</span> <span class=\"tag\">" +
          html_escape(std::string(vision::event_type_name(v.type))) + "</span> " +
          html_escape(v.rule) + " &middot; " + html_escape(v.zone) + "</div>";
     if (!e.report.empty()) {
@@ -150,7 +141,8 @@ std::string render_html_report(const HtmlReportInput& in) {
   if (!in.shift_reports.empty()) {
     h += "<h2>Shift summaries</h2>\n";
     for (const auto& r : in.shift_reports) {
-      h += "<div class=\"ev info\"><div><b>" + html_escape(local_time(r.created_unix)) +
+      h += "<div class=\"ev info\"><div><b>" +
+           html_escape(format_local_time(r.created_unix, "%Y-%m-%d %H:%M:%S")) +
            "</b><div class=\"report\">" + html_escape(r.text) + "</div></div></div>\n";
     }
   }

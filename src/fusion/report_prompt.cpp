@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "base/error.h"
+#include "base/units.h"
 
 namespace vigil::fusion {
 namespace {
@@ -14,14 +15,7 @@ std::string local_hms(double start_unix) {
   if (!std::isfinite(start_unix) || start_unix < 0 || start_unix >= kMaxUnix) {
     fail("event start_unix {}: expected 0 <= start_unix < 2^40", start_unix);
   }
-  const auto seconds = static_cast<std::time_t>(std::floor(start_unix));
-  std::tm tm{};
-  if (localtime_r(&seconds, &tm) == nullptr) {
-    fail("event start_unix {}: localtime_r failed", start_unix);
-  }
-  char text[16];
-  std::strftime(text, sizeof text, "%H:%M:%S", &tm);
-  return text;
+  return format_local_time(std::floor(start_unix), "%H:%M:%S");
 }
 
 // C's llround on a clamped value: halves go away from zero.

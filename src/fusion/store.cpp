@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/units.h"
 
 namespace vigil::fusion {
 
@@ -113,13 +114,8 @@ constexpr const char* kEventColumns =
     " ORDER BY re.report_id DESC LIMIT 1)";
 
 std::string new_run_id(double now_unix) {
-  const time_t t = static_cast<time_t>(now_unix);
-  struct tm local {};
-  localtime_r(&t, &local);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
   std::random_device rd;
-  return fmt::format("r{}-{:04x}", stamp, rd() & 0xffff);
+  return fmt::format("r{}-{:04x}", format_local_time(now_unix, "%Y%m%d-%H%M%S"), rd() & 0xffff);
 }
 
 uint64_t file_size_or_zero(const std::string& path) {

@@ -7,119 +7,13 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/yaml_section.h"
 
 namespace vigil::vision {
 
 namespace {
 
-// Where a node sits, for error messages: "file:line: key.path".
-std::string where(const std::string& origin, const YAML::Node& node, const std::string& path) {
-  const YAML::Mark mark = node.Mark();
-  if (mark.line >= 0) return fmt::format("{}:{}: {}", origin, mark.line + 1, path);
-  return fmt::format("{}: {}", origin, path);
-}
-
-std::string scalar_text(const YAML::Node& node) {
-  if (node.IsScalar()) return printable(node.Scalar(), 40);
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a map";
-  return "nothing";
-}
-
-// A YAML map being read: hands out keys, remembers which were read, and rejects the rest.
-class Section {
- public:
-  Section(const YAML::Node& node, std::string path, const std::string& origin)
-      : node_(node), path_(std::move(path)), origin_(origin) {
-    if (node_ && !node_.IsNull() && !node_.IsMap()) {
-      fail("{}: expected a map of keys, got {}", where(origin_, node_, path_), scalar_text(node_));
-    }
-  }
-
-  YAML::Node child(const std::string& key) {
-    known_.insert(key);
-    if (!node_ || node_.IsNull()) return YAML::Node();
-    const YAML::Node& map = node_;  // const lookup: never inserts the key
-    return map[key];
-  }
-  std::string child_path(const std::string& key) const {
-    return path_.empty() ? key : path_ + "." + key;
-  }
-
-  template <typename T>
-  void read(const std::string& key, T& out) {
-    YAML::Node value = child(key);
-    if (!value || value.IsNull()) return;
-    out = convert<T>(value, child_path(key));
-  }
-
-  template <typename T>
-  void read_range(const std::string& key, T& out, T lo, T hi) {
-    read(key, out);
-    if (out < lo || out > hi) {
-      fail("{}: {} is out of range, expected {} to {}", where(origin_, child(key), child_path(key)),
-           out, lo, hi);
-    }
-  }
-
-  void read_strings(const std::string& key, std::vector<std::string>& out) {
-    YAML::Node value = child(key);
-    if (!value || value.IsNull()) return;
-    if (!value.IsSequence()) {
-      fail("{}: expected a list of names, got {}", where(origin_, value, child_path(key)),
-           scalar_text(value));
-    }
-    out.clear();
-    for (size_t i = 0; i < value.size(); ++i) {
-      out.push_back(convert<std::string>(value[i], fmt::format("{}[{}]", child_path(key), i)));
-    }
-  }
-
-  template <typename T>
-  T convert(const YAML::Node& value, const std::string& path) const {
-    if (!value.IsScalar()) {
-      fail("{}: expected a {}, got {}", where(origin_, value, path), type_name<T>(),
-           scalar_text(value));
-    }
-    try {
-      return value.as<T>();
-    } catch (const YAML::Exception&) {
-      fail("{}: expected a {}, got \"{}\"", where(origin_, value, path), type_name<T>(),
-           scalar_text(value));
-    }
-  }
-
-  // Throws on keys nobody asked for (typos).
-  void finish() const {
-    if (!node_ || !node_.IsMap()) return;
-    for (const auto& kv : node_) {
-      const std::string key = kv.first.as<std::string>();
-      if (!known_.count(key)) {
-        std::string expected;
-        for (const auto& k : known_) expected += (expected.empty() ? "" : ", ") + k;
-        fail("{}: unknown key \"{}\" (expected one of: {})",
-             where(origin_, kv.first, path_.empty() ? "<top>" : path_), printable(key), expected);
-      }
-    }
-  }
-
-  const YAML::Node& node() const { return node_; }
-  const std::string& origin() const { return origin_; }
-
- private:
-  template <typename T>
-  static const char* type_name() {
-    if constexpr (std::is_same_v<T, bool>) return "boolean";
-    if constexpr (std::is_integral_v<T>) return "whole number";
-    if constexpr (std::is_floating_point_v<T>) return "number";
-    return "string";
-  }
-
-  YAML::Node node_;
-  std::string path_;
-  const std::string& origin_;
-  std::set<std::string> known_;
-};
+using Section = YamlSection;
 
 void read_source(Section s, SourceOptions& o) {
   s.read("uri", o.uri);
@@ -139,7 +33,7 @@ void read_detector(Section s, DetectorOptions& o) {
   s.read("type", o.type);
   if (o.type != "hog" && o.type != "onnx") {
     fail("{}: \"{}\" is not a detector, expected hog or onnx",
-         where(s.origin(), s.child("type"), s.child_path("type")), printable(o.type));
+         yaml_where(s.origin(), s.child("type"), s.child_path("type")), printable(o.type));
   }
   s.read_range("nms_iou", o.nms_iou, 0.0f, 1.0f);
   {
@@ -147,7 +41,7 @@ void read_detector(Section s, DetectorOptions& o) {
     h.read("model", o.hog.model);
     if (o.hog.model != "daimler" && o.hog.model != "inria") {
       fail("{}: \"{}\" is not a HOG model, expected daimler or inria",
-           where(s.origin(), h.child("model"), h.child_path("model")), printable(o.hog.model));
+           yaml_where(s.origin(), h.child("model"), h.child_path("model")), printable(o.hog.model));
     }
     h.read_range("hit_threshold", o.hog.hit_threshold, -5.0, 5.0);
     h.read_range("scale_step", o.hog.scale_step, 1.01, 2.0);
@@ -163,7 +57,8 @@ void read_detector(Section s, DetectorOptions& o) {
     n.read("layout", o.onnx.layout);
     if (o.onnx.layout != "auto" && o.onnx.layout != "yolov5" && o.onnx.layout != "yolov8") {
       fail("{}: \"{}\" is not a layout, expected auto, yolov5 or yolov8",
-           where(s.origin(), n.child("layout"), n.child_path("layout")), printable(o.onnx.layout));
+           yaml_where(s.origin(), n.child("layout"), n.child_path("layout")),
+           printable(o.onnx.layout));
     }
     n.read_range("input_width", o.onnx.input_width, 16, 4096);
     n.read_range("input_height", o.onnx.input_height, 16, 4096);
@@ -203,7 +98,7 @@ void read_tracker(Section s, TrackerOptions& o) {
   s.finish();
   if (o.low_threshold > o.high_threshold) {
     fail("{}: low_threshold {} is above high_threshold {}",
-         where(s.origin(), s.node(), s.child_path("low_threshold")), o.low_threshold,
+         yaml_where(s.origin(), s.node(), s.child_path("low_threshold")), o.low_threshold,
          o.high_threshold);
   }
 }
@@ -211,20 +106,20 @@ void read_tracker(Section s, TrackerOptions& o) {
 std::vector<Point> read_points(const YAML::Node& node, const std::string& path,
                                const std::string& origin) {
   if (!node.IsSequence()) {
-    fail("{}: expected a list of [x, y] points, got {}", where(origin, node, path),
-         scalar_text(node));
+    fail("{}: expected a list of [x, y] points, got {}", yaml_where(origin, node, path),
+         yaml_describe(node));
   }
   std::vector<Point> points;
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node& p = node[i];
     const std::string ppath = fmt::format("{}[{}]", path, i);
     if (!p.IsSequence() || p.size() != 2 || !p[0].IsScalar() || !p[1].IsScalar()) {
-      fail("{}: expected a point [x, y], got {}", where(origin, p, ppath), scalar_text(p));
+      fail("{}: expected a point [x, y], got {}", yaml_where(origin, p, ppath), yaml_describe(p));
     }
     try {
       points.push_back({p[0].as<float>(), p[1].as<float>()});
     } catch (const YAML::Exception&) {
-      fail("{}: point coordinates must be numbers", where(origin, p, ppath));
+      fail("{}: point coordinates must be numbers", yaml_where(origin, p, ppath));
     }
   }
   return points;
@@ -233,52 +128,54 @@ std::vector<Point> read_points(const YAML::Node& node, const std::string& path,
 void read_zones(const YAML::Node& node, const std::string& origin, std::vector<ZoneSpec>& zones) {
   if (!node || node.IsNull()) return;
   if (!node.IsSequence()) {
-    fail("{}: expected a list of zones, got {}", where(origin, node, "zones"), scalar_text(node));
+    fail("{}: expected a list of zones, got {}", yaml_where(origin, node, "zones"),
+         yaml_describe(node));
   }
   for (size_t i = 0; i < node.size(); ++i) {
     const std::string path = fmt::format("zones[{}]", i);
     Section s(node[i], path, origin);
     ZoneSpec z;
     s.read("name", z.name);
-    if (z.name.empty()) fail("{}: every zone needs a name", where(origin, node[i], path));
+    if (z.name.empty()) fail("{}: every zone needs a name", yaml_where(origin, node[i], path));
     YAML::Node polygon = s.child("polygon");
     YAML::Node line = s.child("line");
     if (polygon && line)
-      fail("{}: a zone has either polygon or line, not both", where(origin, node[i], path));
+      fail("{}: a zone has either polygon or line, not both", yaml_where(origin, node[i], path));
     if (polygon) {
       z.points = read_points(polygon, path + ".polygon", origin);
       if (z.points.size() < 3) {
         fail("{}: a polygon needs at least 3 points, has {}",
-             where(origin, polygon, path + ".polygon"), z.points.size());
+             yaml_where(origin, polygon, path + ".polygon"), z.points.size());
       }
     } else if (line) {
       z.is_line = true;
       z.points = read_points(line, path + ".line", origin);
       if (z.points.size() != 2) {
-        fail("{}: a line needs exactly 2 points, has {}", where(origin, line, path + ".line"),
+        fail("{}: a line needs exactly 2 points, has {}", yaml_where(origin, line, path + ".line"),
              z.points.size());
       }
     } else {
-      fail("{}: zone \"{}\" needs a polygon or a line", where(origin, node[i], path),
+      fail("{}: zone \"{}\" needs a polygon or a line", yaml_where(origin, node[i], path),
            printable(z.name));
     }
     std::string units = "pixels";
     s.read("units", units);
     if (units != "pixels" && units != "normalized") {
       fail("{}: units \"{}\": expected pixels or normalized",
-           where(origin, s.child("units"), path + ".units"), printable(units));
+           yaml_where(origin, s.child("units"), path + ".units"), printable(units));
     }
     z.normalized = units == "normalized";
     for (const Point& p : z.points) {
       if (z.normalized && (p.x < 0 || p.x > 1 || p.y < 0 || p.y > 1)) {
-        fail("{}: normalized point ({}, {}) is outside [0, 1]", where(origin, node[i], path), p.x,
-             p.y);
+        fail("{}: normalized point ({}, {}) is outside [0, 1]", yaml_where(origin, node[i], path),
+             p.x, p.y);
       }
     }
     s.finish();
     for (const ZoneSpec& other : zones) {
       if (other.name == z.name) {
-        fail("{}: zone name \"{}\" is used twice", where(origin, node[i], path), printable(z.name));
+        fail("{}: zone name \"{}\" is used twice", yaml_where(origin, node[i], path),
+             printable(z.name));
       }
     }
     zones.push_back(std::move(z));
@@ -288,20 +185,21 @@ void read_zones(const YAML::Node& node, const std::string& origin, std::vector<Z
 void read_rules(const YAML::Node& node, const std::string& origin, std::vector<RuleSpec>& rules) {
   if (!node || node.IsNull()) return;
   if (!node.IsSequence()) {
-    fail("{}: expected a list of rules, got {}", where(origin, node, "rules"), scalar_text(node));
+    fail("{}: expected a list of rules, got {}", yaml_where(origin, node, "rules"),
+         yaml_describe(node));
   }
   for (size_t i = 0; i < node.size(); ++i) {
     const std::string path = fmt::format("rules[{}]", i);
     Section s(node[i], path, origin);
     RuleSpec r;
     s.read("name", r.name);
-    if (r.name.empty()) fail("{}: every rule needs a name", where(origin, node[i], path));
+    if (r.name.empty()) fail("{}: every rule needs a name", yaml_where(origin, node[i], path));
     std::string type;
     s.read("type", type);
     try {
       r.type = parse_event_type(type);
     } catch (const Error& e) {
-      fail("{}: {}", where(origin, node[i], path + ".type"), e.what());
+      fail("{}: {}", yaml_where(origin, node[i], path + ".type"), e.what());
     }
     s.read("zone", r.zone);
     s.read_strings("classes", r.classes);
@@ -312,7 +210,7 @@ void read_rules(const YAML::Node& node, const std::string& origin, std::vector<R
     s.read("direction", r.direction);
     if (r.direction != "any" && r.direction != "left_to_right" && r.direction != "right_to_left") {
       fail("{}: direction \"{}\": expected any, left_to_right or right_to_left",
-           where(origin, node[i], path + ".direction"), printable(r.direction));
+           yaml_where(origin, node[i], path + ".direction"), printable(r.direction));
     }
     s.read_range("hysteresis_px", r.hysteresis_px, 0.0, 1e4);
     s.read_range("stationary_s", r.stationary_s, 0.0, 1e6);
@@ -321,7 +219,8 @@ void read_rules(const YAML::Node& node, const std::string& origin, std::vector<R
     s.finish();
     for (const RuleSpec& other : rules) {
       if (other.name == r.name) {
-        fail("{}: rule name \"{}\" is used twice", where(origin, node[i], path), printable(r.name));
+        fail("{}: rule name \"{}\" is used twice", yaml_where(origin, node[i], path),
+             printable(r.name));
       }
     }
     rules.push_back(std::move(r));
@@ -335,7 +234,7 @@ void read_pipeline(Section s, PipelineOptions& o) {
   s.read("drop_policy", o.drop_policy);
   if (o.drop_policy != "auto" && o.drop_policy != "latest" && o.drop_policy != "block") {
     fail("{}: drop_policy \"{}\": expected auto, latest or block",
-         where(s.origin(), s.child("drop_policy"), s.child_path("drop_policy")),
+         yaml_where(s.origin(), s.child("drop_policy"), s.child_path("drop_policy")),
          printable(o.drop_policy));
   }
   s.read("snapshot_dir", o.snapshot_dir);
