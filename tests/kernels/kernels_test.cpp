@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -171,14 +172,22 @@ TEST_P(KernelTypeTest, EveryIsaMatchesScalar) {
                 << what << " vec_dot row " << r << " token " << t;
           }
         }
-        // matvec on rows [1, rows - 1): the rows outside stay untouched.
-        for (int64_t t = 0; t < n_tokens; t += 3) {
-          std::vector<float> y(static_cast<size_t>(rows), nan);
-          dot.matvec(w.data(), rb, cols, 1, rows - 1, a.buf.data() + t * a.stride, y.data());
-          EXPECT_TRUE(std::isnan(y[0]) && std::isnan(y[rows - 1])) << what << " matvec range";
-          for (int64_t r = 1; r < rows - 1; ++r) {
-            ASSERT_NEAR(y[r], ref[t * rows + r], tol[t * rows + r])
-                << what << " matvec row " << r << " token " << t;
+        // matvec on row ranges that split into equal streams with 0-3 rows left over (the decode
+        // kernels read a range as 2 or 4 interleaved streams): the rows outside stay untouched.
+        const std::pair<int64_t, int64_t> ranges[] = {{1, rows - 1}, {0, rows}, {2, 10}, {3, 4}};
+        for (const auto& [first, end] : ranges) {
+          for (int64_t t = 0; t < n_tokens; t += 3) {
+            std::vector<float> y(static_cast<size_t>(rows), nan);
+            dot.matvec(w.data(), rb, cols, first, end, a.buf.data() + t * a.stride, y.data());
+            for (int64_t r = 0; r < rows; ++r) {
+              if (r < first || r >= end) {
+                EXPECT_TRUE(std::isnan(y[r])) << what << " matvec wrote row " << r << " outside ["
+                                              << first << ", " << end << ")";
+                continue;
+              }
+              ASSERT_NEAR(y[r], ref[t * rows + r], tol[t * rows + r])
+                  << what << " matvec [" << first << ", " << end << ") row " << r << " token " << t;
+            }
           }
         }
         // matmul on rows [2, rows) for 1..7 tokens, output rows strided by rows + 3.

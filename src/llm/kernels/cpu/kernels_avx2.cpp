@@ -407,13 +407,12 @@ inline void group(const uint8_t* w, size_t row_bytes, const uint8_t* xp, int64_t
   }
 }
 
-// R <= 2 rows x T <= 2 tokens; results at res[r * res_stride + t]. Prefetches
-// [prefetch, prefetch + prefetch_bytes) to L1 and [far, far + far_bytes) to L2, a few lines per
-// group (see kernels_avx512.cpp, tile()).
+// R <= 2 rows (at w, w + row_bytes) x T <= 2 tokens; results at res[r * res_stride + t]. With
+// ahead > 0 each row is prefetched `ahead` bytes beyond the group being read (decode; see
+// kernels_avx512.cpp, tile()).
 template <class K, int R, int T>
 void sub_tile(const uint8_t* w, size_t row_bytes, int64_t n_cols, const uint8_t* x, size_t x_stride,
-              float* res, int res_stride, const uint8_t* prefetch = nullptr,
-              size_t prefetch_bytes = 0, const uint8_t* far = nullptr, size_t far_bytes = 0) {
+              float* res, int res_stride, size_t ahead = 0) {
   const int64_t nb = n_cols / K::kBlockValues;
   const int64_t ng = nb / K::kBlocksPerGroup;
   const int64_t rem = nb % K::kBlocksPerGroup;
@@ -423,17 +422,15 @@ void sub_tile(const uint8_t* w, size_t row_bytes, int64_t n_cols, const uint8_t*
   for (int r = 0; r < R; ++r) {
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   }
-  const int64_t pf_lines = static_cast<int64_t>((prefetch_bytes + 63) / 64);
-  const int64_t far_lines = static_cast<int64_t>((far_bytes + 63) / 64);
-  const int64_t pf_per_group = ng > 0 ? (pf_lines + ng - 1) / ng : 0;
-  int64_t pf_next = 0;
   for (int64_t g = 0; g < ng; ++g) {
-    for (int64_t i = 0; i < pf_per_group && pf_next < pf_lines; ++i, ++pf_next) {
-      _mm_prefetch(reinterpret_cast<const char*>(prefetch + 64 * pf_next), _MM_HINT_T0);
-      if (pf_next < far_lines)
-        _mm_prefetch(reinterpret_cast<const char*>(far + 64 * pf_next), _MM_HINT_T1);
+    const uint8_t* gw = w + g * kGroupW;
+    if (ahead > 0) {
+      for (int r = 0; r < R; ++r) {
+        for (size_t o = 0; o < kGroupW; o += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(gw + r * row_bytes + ahead + o), _MM_HINT_T0);
+      }
     }
-    group<K, R, T>(w + g * kGroupW, row_bytes, xp, g, x_stride, acc);
+    group<K, R, T>(gw, row_bytes, xp, g, x_stride, acc);
   }
   if (rem != 0) {
     alignas(32) uint8_t buf[R][kGroupW + 32];
@@ -697,33 +694,35 @@ float dot_exact(int64_t n, const void* w, const void* x) {
 template <class K>
 using QTile = SplitTile<QuantSub<K>>;
 
-// Decode: 2-row tiles, each prefetching the next 2 rows to L1 and the 2 after to L2; never past
-// row_end.
+// Decode: the thread's slice is read as 2 long sequential streams (its halves), a tile taking row
+// i of each, each stream prefetched kStreamAhead bytes ahead (see kernels_avx512.cpp,
+// matvec_streams; 2 rows because 16 ymm registers hold no more). The odd row left over is done
+// alone.
+constexpr size_t kStreamAhead = 2048;
+
 template <class K>
-void matvec_prefetch(const uint8_t* w, size_t row_bytes, int64_t n_cols, int64_t row_begin,
-                     int64_t row_end, const void* x, float* y) {
+void matvec_streams(const uint8_t* w, size_t row_bytes, int64_t n_cols, int64_t row_begin,
+                    int64_t row_end, const void* x, float* y) {
   const auto* xb = static_cast<const uint8_t*>(x);
-  int64_t r = row_begin;
+  const int64_t half = (row_end - row_begin) / 2;
+  const size_t stride = static_cast<size_t>(half) * row_bytes;
   float res[2];
-  auto rows_from = [&](int64_t first) {
-    return first >= row_end ? int64_t{0} : (row_end - first < 2 ? row_end - first : int64_t{2});
-  };
-  for (; r + 2 <= row_end; r += 2) {
-    sub_tile<K, 2, 1>(w + r * row_bytes, row_bytes, n_cols, xb, 0, res, 1, w + (r + 2) * row_bytes,
-                      static_cast<size_t>(rows_from(r + 2)) * row_bytes, w + (r + 4) * row_bytes,
-                      static_cast<size_t>(rows_from(r + 4)) * row_bytes);
+  for (int64_t i = 0; i < half; ++i) {
+    const int64_t r = row_begin + i;
+    sub_tile<K, 2, 1>(w + r * row_bytes, stride, n_cols, xb, 0, res, 1, kStreamAhead);
     y[r] = res[0];
-    y[r + 1] = res[1];
+    y[r + half] = res[1];
   }
-  if (r < row_end) {
-    sub_tile<K, 1, 1>(w + r * row_bytes, row_bytes, n_cols, xb, 0, res, 1);
+  if (row_begin + 2 * half < row_end) {
+    const int64_t r = row_end - 1;
+    sub_tile<K, 1, 1>(w + r * row_bytes, row_bytes, n_cols, xb, 0, res, 1, kStreamAhead);
     y[r] = res[0];
   }
 }
 
 template <class K>
 DotKernels make_quant(GgmlType weight_type, GgmlType act_type) {
-  return DotKernels{weight_type, act_type, drive_vec_dot<QTile<K>>, matvec_prefetch<K>,
+  return DotKernels{weight_type, act_type, drive_vec_dot<QTile<K>>, matvec_streams<K>,
                     drive_matmul<QTile<K>>};
 }
 template <class K>

@@ -18,9 +18,9 @@
 //    sub-blocks; Q6_K's -32 offset is -32 * scale . bsums, one vpdpwssd.
 // Tiles of R rows x T tokens load and unpack each weight group once for T tokens and each
 // activation group once for R rows:
-//  * decode (matvec): 4 rows x 1 token; each tile prefetches the next tile's weights, which is what
-//    brings a single core to its streaming bandwidth (the hardware prefetchers alone reach about
-//    half of it on the short interleaved rows);
+//  * decode (matvec): 4 rows x 1 token, the 4 rows taken from the 4 quarters of the thread's
+//    slice, so the weights are read as 4 long sequential streams, each software-prefetched
+//    kStreamAhead bytes ahead (see matvec_streams);
 //  * prefill (matmul): 4 rows x 4 tokens; a 4-row tile unpacks its weights once per ~32 KiB chunk
 //    of the row and reuses them for all token tiles (matmul_prepared).
 
@@ -489,17 +489,12 @@ inline void group(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x
   }
 }
 
-// res[r * T + t] = dot(row r, token t) for the R rows at w and the T activation rows at x.
-// While the tile works, it prefetches [prefetch, prefetch + prefetch_bytes) into L1 (the next
-// tile's weights, for matvec) and [far, far + far_bytes) into L2 (the tile after), a few cache
-// lines per group: decode streams each weight byte once, and the hardware prefetchers alone do
-// not keep enough lines in flight for short interleaved rows. The L2 stage lets more misses be
-// in flight than the L1's miss buffers allow (one core's decode rate +16 % on Q4_0, +18 % on
-// Q8_0, measured on the project machine; see docs/PERFORMANCE.md).
+// res[r * T + t] = dot(row r, token t) for the R rows at w, w + row_bytes, ... and the T
+// activation rows at x. With ahead > 0 each row is software-prefetched `ahead` bytes beyond the
+// group being read (decode; prefetches never fault, so reading past the rows' end is harmless).
 template <class K, int R, int T>
 void tile(const uint8_t* w, size_t row_bytes, int64_t n_cols, const uint8_t* x, size_t x_stride,
-          float* res, const uint8_t* prefetch = nullptr, size_t prefetch_bytes = 0,
-          const uint8_t* far = nullptr, size_t far_bytes = 0) {
+          float* res, size_t ahead = 0) {
   const int64_t nb = n_cols / K::kBlockValues;
   const int64_t ng = nb / K::kBlocksPerGroup;
   const int64_t rem = nb % K::kBlocksPerGroup;
@@ -509,18 +504,17 @@ void tile(const uint8_t* w, size_t row_bytes, int64_t n_cols, const uint8_t* x, 
   for (int r = 0; r < R; ++r) {
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   }
-  const int64_t pf_lines = static_cast<int64_t>((prefetch_bytes + 63) / 64);
-  const int64_t far_lines = static_cast<int64_t>((far_bytes + 63) / 64);
-  // Both regions are at most one tile; lines are issued on the same schedule.
-  const int64_t pf_per_group = ng > 0 ? (pf_lines + ng - 1) / ng : 0;
-  int64_t pf_next = 0;
   for (int64_t g = 0; g < ng; ++g) {
-    for (int64_t i = 0; i < pf_per_group && pf_next < pf_lines; ++i, ++pf_next) {
-      _mm_prefetch(reinterpret_cast<const char*>(prefetch + 64 * pf_next), _MM_HINT_T0);
-      if (pf_next < far_lines)
-        _mm_prefetch(reinterpret_cast<const char*>(far + 64 * pf_next), _MM_HINT_T1);
+    const uint8_t* gw = w + g * kGroupW;
+    if (ahead > 0) {
+      for (int r = 0; r < R; ++r) {
+        // One probe per 64 bytes of the group `ahead` bytes on; a line holding only the end of
+        // that group is probed as the start of the next.
+        for (size_t o = 0; o < kGroupW; o += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(gw + r * row_bytes + ahead + o), _MM_HINT_T0);
+      }
     }
-    group<K, R, T>(w + g * kGroupW, row_bytes, xp + g * K::kActGroupBytes, x_stride, acc);
+    group<K, R, T>(gw, row_bytes, xp + g * K::kActGroupBytes, x_stride, acc);
   }
   if (rem != 0) {
     // A last partial group: copy its blocks into zeroed buffers (zero blocks contribute 0; the
@@ -725,30 +719,36 @@ void matmul_prepared(const uint8_t* w, size_t row_bytes, int64_t n_cols, int64_t
   }
 }
 
-// Decode: 4-row tiles, each prefetching the next tile's rows to L1 and the one after to L2 (see
-// tile()); never past row_end.
+// Decode. Each weight byte is read once, so the speed is how fast the core pulls its slice of W
+// from DRAM. Tiles of 4 adjacent rows make 4 short interleaved streams (a row is a few KiB) that
+// the hardware prefetchers follow poorly; instead the slice is split into quarters and a tile
+// takes row i of each quarter, so W is read as 4 long sequential streams, each prefetched
+// kStreamAhead bytes ahead. On the project machine (Zen 5, 2 cores) this read Q4_0 at +25 % and
+// Q8_0 at +38 % of the adjacent-row tiles' rate (docs/PERFORMANCE.md). The 0-3 rows left over
+// after 4 equal quarters are done one by one.
+constexpr size_t kStreamAhead = 2048;
+
 template <class K>
-void matvec_prefetch(const uint8_t* w, size_t row_bytes, int64_t n_cols, int64_t row_begin,
-                     int64_t row_end, const void* x, float* y) {
+void matvec_streams(const uint8_t* w, size_t row_bytes, int64_t n_cols, int64_t row_begin,
+                    int64_t row_end, const void* x, float* y) {
   const auto* xb = static_cast<const uint8_t*>(x);
-  int64_t r = row_begin;
+  const int64_t quarter = (row_end - row_begin) / 4;
+  const size_t stride = static_cast<size_t>(quarter) * row_bytes;
   float res[4];
-  auto rows_from = [&](int64_t first) { return first >= row_end ? 0 : min64(4, row_end - first); };
-  for (; r + 4 <= row_end; r += 4) {
-    tile<K, 4, 1>(w + r * row_bytes, row_bytes, n_cols, xb, 0, res, w + (r + 4) * row_bytes,
-                  static_cast<size_t>(rows_from(r + 4)) * row_bytes, w + (r + 8) * row_bytes,
-                  static_cast<size_t>(rows_from(r + 8)) * row_bytes);
-    for (int i = 0; i < 4; ++i) y[r + i] = res[i];
+  for (int64_t i = 0; i < quarter; ++i) {
+    const int64_t r = row_begin + i;
+    tile<K, 4, 1>(w + r * row_bytes, stride, n_cols, xb, 0, res, kStreamAhead);
+    for (int k = 0; k < 4; ++k) y[r + k * quarter] = res[k];
   }
-  for (; r < row_end; ++r) {
-    tile<K, 1, 1>(w + r * row_bytes, row_bytes, n_cols, xb, 0, res);
+  for (int64_t r = row_begin + 4 * quarter; r < row_end; ++r) {
+    tile<K, 1, 1>(w + r * row_bytes, row_bytes, n_cols, xb, 0, res, kStreamAhead);
     y[r] = res[0];
   }
 }
 
 template <class K>
 DotKernels make_quant(GgmlType weight_type, GgmlType act_type) {
-  return DotKernels{weight_type, act_type, drive_vec_dot<QuantTile<K>>, matvec_prefetch<K>,
+  return DotKernels{weight_type, act_type, drive_vec_dot<QuantTile<K>>, matvec_streams<K>,
                     matmul_prepared<K>};
 }
 
