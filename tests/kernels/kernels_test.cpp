@@ -213,6 +213,41 @@ TEST_P(KernelTypeTest, EveryIsaMatchesScalar) {
 }
 
 // matmul equals matvec repeated per token (same ISA), up to summation order.
+// The weighted row sum (attention's mix of V rows) of every ISA against dequantize-then-add in
+// double, for 0, 1 and several rows (the 0-row sum is zeros), rows padded apart.
+TEST_P(KernelTypeTest, WeightedRowSumMatchesDequantizedMath) {
+  const GgmlType type = GetParam();
+  std::mt19937 rng(500 + static_cast<int>(type));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t cols : test_cols(type)) {
+    for (int64_t rows : {int64_t{0}, int64_t{1}, int64_t{5}, int64_t{37}}) {
+      const size_t rb = ggml_row_bytes(type, cols) + 6;
+      auto w = testing::random_rows(type, std::max<int64_t>(rows, 1), cols, rb, rng);
+      const std::vector<float> p = testing::random_floats(std::max<int64_t>(rows, 1), rng);
+      std::vector<double> want(static_cast<size_t>(cols), 0.0), mag(want.size(), 0.0);
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (int64_t j = 0; j < rows; ++j) {
+        quant::dequantize_row_ref(type, w.data() + j * rb, row.data(), cols);
+        for (int64_t i = 0; i < cols; ++i) {
+          want[i] += static_cast<double>(p[j]) * row[i];
+          mag[i] += std::fabs(static_cast<double>(p[j]) * row[i]);
+        }
+      }
+      for (Isa isa : testing::available_isas()) {
+        const std::string what = std::string(kernels::isa_name(isa)) + " " +
+                                 std::string(ggml_type_name(type)) + " cols " +
+                                 std::to_string(cols) + " rows " + std::to_string(rows);
+        std::vector<float> out(static_cast<size_t>(cols) + 1, nan);
+        kernels::kernel_table(isa).row_sum(type)(w.data(), rb, rows, p.data(), cols, out.data());
+        EXPECT_TRUE(std::isnan(out[cols])) << what << ": wrote past n_cols";
+        for (int64_t i = 0; i < cols; ++i) {
+          ASSERT_NEAR(out[i], want[i], 1e-5 * mag[i] + 1e-6) << what << " column " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(KernelTypeTest, MatmulEqualsRepeatedMatvec) {
   const GgmlType type = GetParam();
   std::mt19937 rng(400 + static_cast<int>(type));

@@ -70,6 +70,13 @@ using MatmulFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_cols, in
 // Writes the n values of one row, dequantized exactly (bit-identical on every ISA).
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 
+// out[i] = sum over j < n_rows of weights[j] * row_j[i] for i < n_cols, where row j holds n_cols
+// values of the table's type at rows + j * row_stride (bytes); n_rows 0 gives zeros. The attention
+// step that mixes the cached V rows by their probabilities. n_cols must be a multiple of the
+// type's block size. Equal to dequantize-then-accumulate up to float rounding.
+using WeightedRowSumFn = void (*)(const uint8_t* rows, size_t row_stride, int64_t n_rows,
+                                  const float* weights, int64_t n_cols, float* out);
+
 // Kernels for one (weight type, activation type) pair.
 struct DotKernels {
   GgmlType weight_type = GgmlType::F32;
@@ -91,6 +98,7 @@ struct KernelTable {
   DotKernels quantized[kNumWeightTypes];  // with activations of vec_dot_type(weight type)
   DotKernels exact[kNumWeightTypes];      // with F32 activations
   DequantizeRowFn dequantize[kNumWeightTypes] = {};
+  WeightedRowSumFn weighted_row_sum[kNumWeightTypes] = {};
 
   // The kernels for `weight_type` with its llama.cpp activation type. Throws vigil::Error naming
   // the type if it has no kernels.
@@ -100,6 +108,9 @@ struct KernelTable {
   const DotKernels& dot(GgmlType weight_type, GgmlType act_type) const;
   // Dequantizes one row (throws for a type without kernels or n not a multiple of its block).
   void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) const;
+  // The WeightedRowSumFn of `type` (throws for a type without kernels). No length check: the
+  // caller knows its rows (this sits on the attention's inner loop).
+  WeightedRowSumFn row_sum(GgmlType type) const;
 };
 
 // The table of one ISA; throws vigil::Error if !isa_available(isa).

@@ -11,22 +11,6 @@
 #include "llm/runtime/linear.h"
 
 namespace vigil {
-namespace {
-
-// Dot product with independent partial sums so the compiler vectorises it without -ffast-math.
-float dot_f32(const float* a, const float* b, int64_t n) {
-  float acc[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int k = 0; k < 8; ++k) acc[k] += a[i + k] * b[i + k];
-  }
-  float sum = 0;
-  for (; i < n; ++i) sum += a[i] * b[i];
-  for (float v : acc) sum += v;
-  return sum;
-}
-
-}  // namespace
 
 void ResidentWeightStore::embed_row(int32_t id, float* out) {
   tensor_row_f32(w_.tok_embd, id, out);
@@ -155,7 +139,7 @@ Context::Context(const Model& model, const ContextParams& params)
   pos_.resize(B);
   seq_zero_.assign(B, 0);
   att_scores_.resize(static_cast<size_t>(pool_.size()) *
-                     (static_cast<size_t>(n_ctx_) + static_cast<size_t>(c.head_dim) * 2));
+                     (static_cast<size_t>(n_ctx_) + static_cast<size_t>(c.head_dim)));
 }
 
 Context::~Context() = default;
@@ -380,11 +364,15 @@ void Context::attention(int32_t layer, int64_t T, std::span<const int32_t> seq_i
   const GgmlType kv_type = params_.kv_type;
   const uint64_t head_bytes = ggml_row_bytes(kv_type, static_cast<uint64_t>(hd));
   const int64_t n_tasks = T * c.n_head;
-  const size_t per_thread = static_cast<size_t>(n_ctx_) + static_cast<size_t>(hd) * 2;
+  const size_t per_thread = static_cast<size_t>(n_ctx_) + static_cast<size_t>(hd);
+  // Scores: the cached K rows of a head are a matrix (row stride kv_row_bytes_) times q, in f32
+  // (the exact kernels); the output mixes the V rows by the probabilities in one kernel call.
+  const kernels::KernelTable& table = kernels::kernels();
+  const kernels::MatvecFn k_times_q = table.dot(kv_type, GgmlType::F32).matvec;
+  const kernels::WeightedRowSumFn mix_v = table.row_sum(kv_type);
   pool_.run([&](int thread, int n_threads) {
     float* scores = att_scores_.data() + static_cast<size_t>(thread) * per_thread;
-    float* tmp = scores + n_ctx_;
-    float* acc = tmp + hd;
+    float* acc = scores + n_ctx_;
     for (int64_t task = n_tasks * thread / n_threads; task < n_tasks * (thread + 1) / n_threads;
          ++task) {
       const int64_t t = task / c.n_head;
@@ -397,19 +385,11 @@ void Context::attention(int32_t layer, int64_t T, std::span<const int32_t> seq_i
           base + (c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0);
       const float* q = q_.data() + t * q_dim + h * hd;
       const int32_t n = base + pos + 1 - first;
-      for (int32_t j = 0; j < n; ++j) {
-        load_row(kv_type, kc + static_cast<uint64_t>(first + j) * kv_row_bytes_ + kvh * head_bytes,
-                 tmp, hd);
-        scores[j] = dot_f32(q, tmp, hd) * scale;
-      }
+      const uint64_t at = static_cast<uint64_t>(first) * kv_row_bytes_ + kvh * head_bytes;
+      k_times_q(kc + at, kv_row_bytes_, hd, 0, n, q, scores);
+      for (int32_t j = 0; j < n; ++j) scores[j] *= scale;
       ops::softmax(scores, n);
-      std::fill(acc, acc + hd, 0.0f);
-      for (int32_t j = 0; j < n; ++j) {
-        load_row(kv_type, vc + static_cast<uint64_t>(first + j) * kv_row_bytes_ + kvh * head_bytes,
-                 tmp, hd);
-        const float p = scores[j];
-        for (int64_t i = 0; i < hd; ++i) acc[i] += p * tmp[i];
-      }
+      mix_v(vc + at, kv_row_bytes_, n, scores, hd, acc);
       std::memcpy(att_.data() + t * q_dim + h * hd, acc, sizeof(float) * static_cast<size_t>(hd));
     }
   });

@@ -128,13 +128,13 @@ class Context {
 
   // Scratch (sized for n_batch tokens), reused across calls: no allocation per token.
   std::vector<float> x_, xb_, q_, k_, v_, att_, hb_, hb2_, qkv_, logits_;
-  std::vector<uint8_t> act_q_;  // quantized activations for the integer kernels
-  std::vector<float> att_scores_;
+  std::vector<uint8_t> act_q_;     // quantized activations for the integer kernels
+  std::vector<float> att_scores_;  // per thread: n_ctx scores + head_dim outputs
   std::vector<int32_t> pos_;       // position of each token of the chunk in its sequence
   std::vector<int32_t> next_pos_;  // per sequence: the position its next token of the chunk takes
   std::vector<int32_t> seq_zero_;  // n_batch zeros: the sequence ids of eval()
   std::vector<int32_t> out_row_, last_of_seq_;  // logits row per token of a call (-1: none)
-  std::vector<float>* capture_ = nullptr;       // per thread: n_ctx scores + head_dim temp
+  std::vector<float>* capture_ = nullptr;       // hidden states of every layer (capture_hidden)
 };
 
 }  // namespace vigil

@@ -230,6 +230,12 @@ void KernelTable::dequantize_row(GgmlType type, const void* src, float* dst, int
   dequantize[i](src, dst, n);
 }
 
+WeightedRowSumFn KernelTable::row_sum(GgmlType type) const {
+  const int i = cpu::table_index(type);
+  if (i < 0) fail("kernels: no row-sum kernel for tensor type {}", ggml_type_name(type));
+  return weighted_row_sum[i];
+}
+
 namespace {
 
 void check_act_length(GgmlType act_type, int64_t n) {

@@ -728,6 +728,77 @@ DotKernels make_quant(GgmlType weight_type, GgmlType act_type) {
 template <class K>
 using PTile = SplitTile<PlainSub<K>>;
 
+// ---------------------------------------------------------------------------------------------
+// Weighted sums of rows (see kernels_avx512.cpp): 8 columns per load, up to 8 accumulators (64
+// columns) in registers; a tail of n_cols % 8 columns (plain types only) is done one by one.
+
+struct RowF32 {
+  static inline __m256 load(const uint8_t* row, int64_t c) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + c);
+  }
+  static inline float at(const uint8_t* row, int64_t c) {
+    float v;
+    std::memcpy(&v, row + 4 * c, sizeof(v));
+    return v;
+  }
+};
+struct RowF16 {
+  static inline __m256 load(const uint8_t* row, int64_t c) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c)));
+  }
+  static inline float at(const uint8_t* row, int64_t c) { return half_at(row + 2 * c); }
+};
+struct RowBF16 {
+  static inline __m256 load(const uint8_t* row, int64_t c) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static inline float at(const uint8_t* row, int64_t c) {
+    const uint32_t bits = static_cast<uint32_t>(load_u16(row + 2 * c)) << 16;
+    float v;
+    std::memcpy(&v, &bits, sizeof(v));
+    return v;
+  }
+};
+struct RowQ8_0 {  // n_cols is a multiple of 32: never a tail
+  static inline __m256 load(const uint8_t* row, int64_t c) {
+    const uint8_t* b = row + (c / 32) * 34;
+    const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 + (c % 32)));
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8));
+    return _mm256_mul_ps(q, _mm256_set1_ps(half_at(b)));
+  }
+  static inline float at(const uint8_t*, int64_t) { return 0.0f; }
+};
+
+template <class L>
+void weighted_row_sum(const uint8_t* rows, size_t row_stride, int64_t n_rows, const float* weights,
+                      int64_t n_cols, float* out) {
+  constexpr int kVecs = 8;
+  const int64_t full = n_cols / 8 * 8;
+  for (int64_t c0 = 0; c0 < full; c0 += 8 * kVecs) {
+    const int64_t nc = full - c0 < 8 * kVecs ? full - c0 : 8 * kVecs;
+    __m256 acc[kVecs];
+    for (int v = 0; v < kVecs; ++v) acc[v] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < n_rows; ++j) {
+      const uint8_t* row = rows + static_cast<size_t>(j) * row_stride;
+      const __m256 w = _mm256_set1_ps(weights[j]);
+      for (int v = 0; v < kVecs; ++v) {
+        if (8 * v < nc) acc[v] = _mm256_fmadd_ps(L::load(row, c0 + 8 * v), w, acc[v]);
+      }
+    }
+    for (int v = 0; v < kVecs; ++v) {
+      if (8 * v < nc) _mm256_storeu_ps(out + c0 + 8 * v, acc[v]);
+    }
+  }
+  for (int64_t c = full; c < n_cols; ++c) {
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n_rows; ++j) {
+      sum += weights[j] * L::at(rows + static_cast<size_t>(j) * row_stride, c);
+    }
+    out[c] = sum;
+  }
+}
+
 }  // namespace
 
 void init_avx2_table(KernelTable& t) {
@@ -757,6 +828,11 @@ void init_avx2_table(KernelTable& t) {
       make_rows<dot_exact<dequant_q4_k, 256, 144>>(GgmlType::Q4_K, GgmlType::F32);
   e[table_index(GgmlType::Q6_K)] =
       make_rows<dot_exact<dequant_q6_k, 256, 210>>(GgmlType::Q6_K, GgmlType::F32);
+
+  t.weighted_row_sum[table_index(GgmlType::F32)] = weighted_row_sum<RowF32>;
+  t.weighted_row_sum[table_index(GgmlType::F16)] = weighted_row_sum<RowF16>;
+  t.weighted_row_sum[table_index(GgmlType::BF16)] = weighted_row_sum<RowBF16>;
+  t.weighted_row_sum[table_index(GgmlType::Q8_0)] = weighted_row_sum<RowQ8_0>;
 
   t.dequantize[table_index(GgmlType::F16)] = dequant_f16;
   t.dequantize[table_index(GgmlType::BF16)] = dequant_bf16;

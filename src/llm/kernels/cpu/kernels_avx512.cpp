@@ -872,6 +872,60 @@ float dot_exact(int64_t n, const void* w, const void* x) {
   return _mm512_reduce_add_ps(acc);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Weighted sums of rows (attention: V rows mixed by their probabilities). 16 columns per load;
+// up to 8 accumulators (128 columns) stay in registers while the rows stream past.
+
+struct RowF32 {
+  static inline __m512 load(const uint8_t* row, int64_t c, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + c);
+  }
+};
+struct RowF16 {
+  static inline __m512 load(const uint8_t* row, int64_t c, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * c));
+  }
+};
+struct RowBF16 {
+  static inline __m512 load(const uint8_t* row, int64_t c, __mmask16 m) {
+    const __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * c);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+};
+struct RowQ8_0 {  // c is a multiple of 16 and n_cols of 32: whole halves of blocks, no mask
+  static inline __m512 load(const uint8_t* row, int64_t c, __mmask16) {
+    const uint8_t* b = row + (c / 32) * 34;
+    const __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(b + 2 + (c % 32))));
+    return _mm512_mul_ps(q, _mm512_set1_ps(half_at(b)));
+  }
+};
+
+template <class L>
+void weighted_row_sum(const uint8_t* rows, size_t row_stride, int64_t n_rows, const float* weights,
+                      int64_t n_cols, float* out) {
+  constexpr int kVecs = 8;
+  for (int64_t c0 = 0; c0 < n_cols; c0 += 16 * kVecs) {
+    const int64_t nc = min64(16 * kVecs, n_cols - c0);
+    __mmask16 mask[kVecs];
+    for (int v = 0; v < kVecs; ++v) {
+      const int64_t left = nc - 16 * v;
+      mask[v] = _cvtu32_mask16(left >= 16 ? 0xFFFFu : left > 0 ? (1u << left) - 1u : 0u);
+    }
+    __m512 acc[kVecs];
+    for (int v = 0; v < kVecs; ++v) acc[v] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < n_rows; ++j) {
+      const uint8_t* row = rows + static_cast<size_t>(j) * row_stride;
+      const __m512 w = _mm512_set1_ps(weights[j]);
+      for (int v = 0; v < kVecs; ++v) {
+        if (16 * v < nc) acc[v] = _mm512_fmadd_ps(L::load(row, c0 + 16 * v, mask[v]), w, acc[v]);
+      }
+    }
+    for (int v = 0; v < kVecs; ++v) {
+      if (16 * v < nc) _mm512_mask_storeu_ps(out + c0 + 16 * v, mask[v], acc[v]);
+    }
+  }
+}
+
 }  // namespace
 
 void init_avx512_table(KernelTable& t) {
@@ -902,6 +956,11 @@ void init_avx512_table(KernelTable& t) {
       make_rows<dot_exact<dequant_q4_k, 256, 144>>(GgmlType::Q4_K, GgmlType::F32);
   t.exact[table_index(GgmlType::Q6_K)] =
       make_rows<dot_exact<dequant_q6_k, 256, 210>>(GgmlType::Q6_K, GgmlType::F32);
+
+  t.weighted_row_sum[table_index(GgmlType::F32)] = weighted_row_sum<RowF32>;
+  t.weighted_row_sum[table_index(GgmlType::F16)] = weighted_row_sum<RowF16>;
+  t.weighted_row_sum[table_index(GgmlType::BF16)] = weighted_row_sum<RowBF16>;
+  t.weighted_row_sum[table_index(GgmlType::Q8_0)] = weighted_row_sum<RowQ8_0>;
 
   t.dequantize[table_index(GgmlType::F16)] = dequant_f16;
   t.dequantize[table_index(GgmlType::BF16)] = dequant_bf16;

@@ -1,6 +1,8 @@
 // The scalar kernel table: the reference code of llm/quant/reference.h behind the KernelTable
 // interface. Portable; the baseline every SIMD table is tested against.
 
+#include <vector>
+
 #include "llm/kernels/cpu/tables.h"
 #include "llm/quant/reference.h"
 
@@ -42,6 +44,23 @@ void dequant(const void* src, float* dst, int64_t n) {
   dequantize_row_ref(T, src, dst, n);
 }
 
+// Reference: dequantize each row, then multiply and add (no fused multiply-add).
+template <GgmlType T>
+void weighted_sum(const uint8_t* rows, size_t row_stride, int64_t n_rows, const float* weights,
+                  int64_t n_cols, float* out) {
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(n_cols));
+  for (int64_t i = 0; i < n_cols; ++i) out[i] = 0.0f;
+  for (int64_t j = 0; j < n_rows; ++j) {
+    dequantize_row_ref(T, rows + static_cast<size_t>(j) * row_stride, row.data(), n_cols);
+    const float w = weights[j];
+    for (int64_t i = 0; i < n_cols; ++i) {
+      const float p = w * row[static_cast<size_t>(i)];
+      out[i] = out[i] + p;
+    }
+  }
+}
+
 template <VecDotFn F>
 DotKernels make(GgmlType w, GgmlType x) {
   return DotKernels{w, x, F, matvec_rows<F>, matmul_rows<F>};
@@ -53,6 +72,7 @@ void set_common(KernelTable& t, DotKernels quantized) {
   t.quantized[i] = quantized;
   t.exact[i] = make<dot_exact<T>>(T, GgmlType::F32);
   t.dequantize[i] = dequant<T>;
+  t.weighted_row_sum[i] = weighted_sum<T>;
 }
 
 }  // namespace
