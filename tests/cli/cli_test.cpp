@@ -131,6 +131,18 @@ TEST(Cli, SynthThenBenchJson) {
   EXPECT_NE(b.out.find("\"test\": \"tg4\""), std::string::npos) << b.out;
   EXPECT_NE(b.out.find("\"avg_ts\""), std::string::npos);
   EXPECT_NE(b.out.find("\"stddev_ts\""), std::string::npos);
+  // The decode test is stated against the higher of two memory-bandwidth measurements.
+  const nlohmann::json j = nlohmann::json::parse(b.out);
+  ASSERT_EQ(j.size(), 2u) << b.out;
+  const nlohmann::json& tg = j[1];
+  const double before = tg.at("membw_bytes_per_s_before"), after = tg.at("membw_bytes_per_s_after");
+  EXPECT_GT(before, 0.0);
+  EXPECT_GT(after, 0.0);
+  EXPECT_DOUBLE_EQ(tg.at("membw_bytes_per_s").get<double>(), std::max(before, after));
+  EXPECT_NEAR(tg.at("fraction_of_membw").get<double>(),
+              tg.at("avg_ts").get<double>() * tg.at("weight_bytes_per_token").get<double>() /
+                  std::max(before, after),
+              1e-9);
   const CmdResult bad =
       run("synth -o " + model +
           " --layers 2 --hidden 250 --ffn 512 --heads 4 --type q4_0 --vocab-from x");
