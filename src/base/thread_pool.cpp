@@ -82,6 +82,10 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int64_t n_grains = (n + grain - 1) / grain;
+  if (n_grains == 1) {  // one thread's work: no round trip through the workers
+    fn(0, n);
+    return;
+  }
   run([&](int thread, int n_threads) {
     const int64_t g0 = n_grains * thread / n_threads;
     const int64_t g1 = n_grains * (thread + 1) / n_threads;

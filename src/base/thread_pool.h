@@ -29,7 +29,8 @@ class ThreadPool {
   void run(const std::function<void(int thread, int n_threads)>& fn);
 
   // Splits [0, n) into contiguous chunks, one per thread, each a multiple of `grain` (except
-  // the last), and calls fn(begin, end) for each non-empty chunk.
+  // the last), and calls fn(begin, end) for each non-empty chunk. When [0, n) is a single grain
+  // the calling thread does it alone (decode's one-token steps skip the round trip).
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
