@@ -20,8 +20,10 @@ void linear(const Tensor& W, const float* X, int64_t n_tokens, float* Y, ThreadP
 
 // Several products with the same input X (q/k/v, gate/up): Y_i = X · W_iᵀ. Equal to calling
 // linear() for each, but X is quantized once per activation type and all rows of all matrices run
-// in one parallel step (each thread takes the same slice of every matrix), which saves a
-// fork/join and keeps both cores streaming during decode. At most 4 products.
+// in one parallel step, which saves a fork/join and keeps both cores streaming during decode.
+// Prefill gives each thread the same slice of every matrix; decode (one token) hands the rows out
+// in ~1 MiB chunks to whichever thread is free, with results identical on any thread count.
+// At most 4 products.
 struct LinearOut {
   const Tensor* W;
   float* Y;  // [n_tokens][W->rows]
