@@ -46,6 +46,12 @@ CmdResult run(const std::string& args, const std::string& stdin_text = "") {
   return r;
 }
 
+// `vigil synth -o out SHAPE` with the shared llama vocabulary: a random-weight model for timing.
+CmdResult synth(const std::string& out, const std::string& shape) {
+  return run("synth -o " + out + " " + shape + " --vocab-from " + std::string(VIGIL_SHARED_DIR) +
+             "/testdata/tokenizer/ggml-vocab-llama-spm.gguf");
+}
+
 TEST(Cli, HelpOnEverySubcommand) {
   EXPECT_EQ(run("--help").code, 0);
   for (const char* sub :
@@ -120,10 +126,7 @@ TEST(Cli, EvalDumpsLogitsMatchingTheReference) {
 TEST(Cli, SynthThenBenchJson) {
   const std::string model = ::testing::TempDir() + "/synth.gguf";
   const CmdResult s =
-      run("synth -o " + model +
-          " --layers 2 --hidden 256 --ffn 512 --heads 4 --kv-heads 2 --type q4_0 "
-          "--vocab-from " +
-          std::string(VIGIL_SHARED_DIR) + "/testdata/tokenizer/ggml-vocab-llama-spm.gguf");
+      synth(model, "--layers 2 --hidden 256 --ffn 512 --heads 4 --kv-heads 2 --type q4_0");
   ASSERT_EQ(s.code, 0) << s.err;
   const CmdResult b = run("bench -m " + model + " -p 16 -n 4 -r 2 -t 2 --json");
   ASSERT_EQ(b.code, 0) << b.err;
@@ -154,11 +157,7 @@ TEST(Cli, StreamedBenchReportsTheStorageBound) {
   // rest, so the bound and its bandwidth (measured by the streamer) must be there and positive.
   const std::string model =
       ::testing::TempDir() + "/synth_stream_" + std::to_string(::getpid()) + ".gguf";
-  const CmdResult s =
-      run("synth -o " + model +
-          " --layers 8 --hidden 512 --ffn 1024 --heads 8 --type q8_0 "
-          "--vocab-from " +
-          std::string(VIGIL_SHARED_DIR) + "/testdata/tokenizer/ggml-vocab-llama-spm.gguf");
+  const CmdResult s = synth(model, "--layers 8 --hidden 512 --ffn 1024 --heads 8 --type q8_0");
   ASSERT_EQ(s.code, 0) << s.err;
   const CmdResult b = run("bench -m " + model + " -p 8 -n 2 -r 1 -t 2 --mem-budget 24M --json");
   ASSERT_EQ(b.code, 0) << b.err;

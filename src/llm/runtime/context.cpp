@@ -77,8 +77,8 @@ Context::Context(const Model& model, const ContextParams& params)
       if (t->present()) small_bytes += 4 * static_cast<uint64_t>(t->cols);
     }
   }
-  const uint64_t scores = 4 * static_cast<uint64_t>(pool_.size()) *
-                          (static_cast<uint64_t>(n_ctx_) + 2 * static_cast<uint64_t>(c.head_dim));
+  att_stride_ = static_cast<size_t>(n_ctx_) + static_cast<size_t>(c.head_dim);
+  const uint64_t scores = 4 * static_cast<uint64_t>(pool_.size()) * att_stride_;
   const uint64_t logits = 4 * static_cast<uint64_t>(c.n_vocab);
   auto fixed_for = [&](uint64_t batch) {
     return kv_bytes + batch * per_token + small_bytes + scores + logits;
@@ -138,8 +138,7 @@ Context::Context(const Model& model, const ContextParams& params)
   logits_.reserve(static_cast<size_t>(c.n_vocab));
   pos_.resize(B);
   seq_zero_.assign(B, 0);
-  att_scores_.resize(static_cast<size_t>(pool_.size()) *
-                     (static_cast<size_t>(n_ctx_) + static_cast<size_t>(c.head_dim)));
+  att_scores_.resize(static_cast<size_t>(pool_.size()) * att_stride_);
 }
 
 Context::~Context() = default;
@@ -364,14 +363,13 @@ void Context::attention(int32_t layer, int64_t T, std::span<const int32_t> seq_i
   const GgmlType kv_type = params_.kv_type;
   const uint64_t head_bytes = ggml_row_bytes(kv_type, static_cast<uint64_t>(hd));
   const int64_t n_tasks = T * c.n_head;
-  const size_t per_thread = static_cast<size_t>(n_ctx_) + static_cast<size_t>(hd);
   // Scores: the cached K rows of a head are a matrix (row stride kv_row_bytes_) times q, in f32
   // (the exact kernels); the output mixes the V rows by the probabilities in one kernel call.
   const kernels::KernelTable& table = kernels::kernels();
   const kernels::MatvecFn k_times_q = table.dot(kv_type, GgmlType::F32).matvec;
   const kernels::WeightedRowSumFn mix_v = table.row_sum(kv_type);
   pool_.run([&](int thread, int n_threads) {
-    float* scores = att_scores_.data() + static_cast<size_t>(thread) * per_thread;
+    float* scores = att_scores_.data() + static_cast<size_t>(thread) * att_stride_;
     float* acc = scores + n_ctx_;
     for (int64_t task = n_tasks * thread / n_threads; task < n_tasks * (thread + 1) / n_threads;
          ++task) {

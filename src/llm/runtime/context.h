@@ -130,6 +130,7 @@ class Context {
   std::vector<float> x_, xb_, q_, k_, v_, att_, hb_, hb2_, qkv_, logits_;
   std::vector<uint8_t> act_q_;     // quantized activations for the integer kernels
   std::vector<float> att_scores_;  // per thread: n_ctx scores + head_dim outputs
+  size_t att_stride_ = 0;          // floats of att_scores_ per thread (n_ctx + head_dim)
   std::vector<int32_t> pos_;       // position of each token of the chunk in its sequence
   std::vector<int32_t> next_pos_;  // per sequence: the position its next token of the chunk takes
   std::vector<int32_t> seq_zero_;  // n_batch zeros: the sequence ids of eval()

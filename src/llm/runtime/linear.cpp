@@ -41,14 +41,6 @@ void store_row(GgmlType type, const float* src, uint8_t* dst, int64_t n) {
   }
 }
 
-void load_row(GgmlType type, const uint8_t* src, float* dst, int64_t n) {
-  if (type == GgmlType::F32) {
-    std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
-    return;
-  }
-  kernels::dequantize_row(type, src, dst, n);
-}
-
 void linear(const Tensor& W, const float* X, int64_t n_tokens, float* Y, ThreadPool& pool,
             std::vector<uint8_t>& scratch, bool exact) {
   const LinearOut out[] = {{&W, Y}};

@@ -36,7 +36,5 @@ void tensor_row_f32(const Tensor& t, int64_t r, float* out);
 
 // Writes n f32 values into a row of `type` (F32, F16 or Q8_0: the KV cache types).
 void store_row(GgmlType type, const float* src, uint8_t* dst, int64_t n);
-// Reads n values of a row of `type` (F32, F16 or Q8_0) as f32.
-void load_row(GgmlType type, const uint8_t* src, float* dst, int64_t n);
 
 }  // namespace vigil
